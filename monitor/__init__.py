@@ -1,0 +1,143 @@
+"""The post-return monitoring web application."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel import Locale
+from flask import Flask, current_app, render_template, request, session
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from monitor import codes
+from monitor.config import load_config
+from monitor.extensions import babel, cipher, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
+    """Application factory. `config` overrides what the environment (`env`, default
+    os.environ) gives; tests use both."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(load_config(env, instance_path=app.instance_path))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    app.config.update(config or {})
+
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    import monitor.models  # noqa: F401  (register the tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    cipher.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    _init_login(app)
+
+    from monitor.admin.blueprint import bp as admin_bp
+    from monitor.auth.blueprint import bp as auth_bp
+    from monitor.main.blueprint import bp as main_bp
+    from monitor.returnees.blueprint import bp as returnees_bp
+
+    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp):
+        app.register_blueprint(blueprint)
+
+    _init_templates(app)
+    _init_errors(app)
+    _init_security_headers(app)
+
+    from monitor.cli import register_commands
+    register_commands(app)
+    return app
+
+
+def _select_locale() -> str:
+    locales = list(current_app.config["STAFF_LOCALES"])
+    if current_user and current_user.is_authenticated and current_user.locale in locales:
+        return current_user.locale
+    if session.get("locale") in locales:
+        return session["locale"]
+    return request.accept_languages.best_match(locales) or "en"
+
+
+def _init_login(app: Flask) -> None:
+    from monitor.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user_pk, _sep, token = user_id.partition(":")
+        if not user_pk.isdigit():
+            return None
+        user = db.session.get(User, int(user_pk))
+        if user is None or not user.active or user.session_token != token:
+            return None
+        return user
+
+
+def _init_templates(app: Flask) -> None:
+    from monitor.access import can
+
+    def country_name(alpha2: str | None) -> str:
+        if not alpha2:
+            return ""
+        return Locale.parse(str(get_locale())).territories.get(alpha2, alpha2)
+
+    from monitor.models.types import utcnow
+
+    app.jinja_env.globals.update(can=can, codes=codes, country_name=country_name, now_utc=utcnow,
+                                 get_locale=get_locale)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def _init_errors(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(400, _("The form has expired"),
+                    _("For your security the form could not be accepted. Go back, reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        messages = {
+            400: (_("Bad request"), _("The request could not be understood.")),
+            403: (_("Not allowed"), _("Your account does not give access to this page.")),
+            404: (_("Not found"), _("There is no such page, or it is not yours to see.")),
+            405: (_("Not allowed"), _("This page cannot be used that way.")),
+            413: (_("File too large"), _("The file is larger than the upload limit.")),
+            429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")),
+        }
+        title, message = messages.get(error.code, (error.name, error.description))
+        return page(error.code, title, message)
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return page(500, _("Something went wrong"),
+                    _("The error has been logged. Nothing you had saved before is lost."))
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy",
+                                    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["MONITOR_ENV"] == "production":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from monitor import audit
+from monitor.access import require
+from monitor.admin.forms import OrganisationForm, UserForm
+from monitor.extensions import db
+from monitor.models import AuditEntry, Organisation, User
+from monitor.users.operations import UserError, create_user, update_user
+
+AUDIT_PAGE_SIZE = 100
+
+
+@require("organisations.manage")
+def organisations():
+    rows = db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))
+                              .order_by(Organisation.name)).all()
+    return render_template("admin/organisations.html", partners=rows)
+
+
+@require("organisations.manage")
+def organisation_edit(org_id: int | None = None):
+    org = db.session.get(Organisation, org_id) if org_id else Organisation(active=True)
+    if org is None:
+        abort(404)
+    parents = db.session.scalars(select(Organisation).where(Organisation.kind == "reintegration",
+                                                            Organisation.id != (org.id or 0))).all()
+    form = OrganisationForm(obj=org, parents=parents)
+    if form.validate_on_submit():
+        clash = db.session.scalar(select(Organisation.id).where(
+            func.lower(Organisation.code) == form.code.data.lower(), Organisation.id != (org.id or 0)))
+        if clash:
+            form.code.errors.append(_("Another organisation already has this code."))
+        else:
+            form.populate_obj(org)
+            org.country = form.country.data or None
+            org.contact_email = form.contact_email.data or None
+            if org.id is None:
+                db.session.add(org)
+                db.session.flush()
+                audit.record("organisation.create", org, details={"code": org.code})
+            else:
+                audit.record("organisation.edit", org, details={"code": org.code})
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_edit.html", form=form, org=org)
+
+
+@require("users.manage")
+def users():
+    rows = db.session.scalars(select(User).order_by(User.email)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@require("users.manage")
+def user_edit(user_id: int | None = None):
+    user = db.session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    form = UserForm(obj=user, organisations=organisations)
+    if user is not None:
+        form.email.render_kw = {"readonly": True}
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation_id.data) if form.organisation_id.data else None
+        try:
+            if user is None:
+                if not form.password.data:
+                    raise UserError(_("A new account needs a password."))
+                user = create_user(form.email.data, form.password.data, form.role.data, organisation,
+                                   locale=form.locale.data or None, by=current_user)
+                user.active = form.active.data
+            else:
+                if user.id == current_user.id and (not form.active.data or form.role.data != "admin"):
+                    raise UserError(_("You cannot deactivate yourself or take away your own admin role."))
+                update_user(user, role=form.role.data, organisation=organisation, active=form.active.data,
+                            locale=form.locale.data or None, password=form.password.data or None, by=current_user)
+        except UserError as problem:
+            db.session.rollback()
+            form.form_errors.append(str(problem))
+        else:
+            db.session.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_edit.html", form=form, user=user)
+
+
+@require("users.manage")
+def user_unlock(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record("user.unlock", user)
+    db.session.commit()
+    flash(_("Account unlocked."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@require("audit.read")
+def audit_log():
+    stmt = select(AuditEntry)
+    action = request.args.get("action", "").strip()
+    obj = request.args.get("object", "").strip()
+    if action:
+        stmt = stmt.where(AuditEntry.action.startswith(action))
+    if obj:
+        stmt = stmt.where(AuditEntry.object_id == obj)
+    page = max(request.args.get("page", 1, type=int), 1)
+    entries = db.session.scalars(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+                                 .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], page=page,
+                           has_next=len(entries) > AUDIT_PAGE_SIZE, action=action, object=obj)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from monitor import codes
+from monitor.models.users import MIN_PASSWORD_LENGTH
+from monitor.returnees.forms import country_choices
+
+_optional_int = lambda v: int(v) if v not in ("", None, "None") else None  # noqa: E731
+
+
+class OrganisationForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[
+        DataRequired(), Length(max=40),
+        Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Lower-case letters, digits and hyphens only."))],
+        description=_l("Used in import files, for example caritas or iom-ge."))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("Kind"), choices=[(k, v) for k, v in codes.ORGANISATION_KINDS.items()])
+    parent_id = SelectField(_l("Works with (reintegration partner)"), coerce=_optional_int, validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
+    sender_name = StringField(_l("SMS sender name"), validators=[Optional(), Length(max=40)],
+                              description=_l("The name returnees know and trust, for example Caritas."))
+    contact_phone = StringField(_l("Public contact phone"), validators=[Optional(), Length(max=32)])
+    contact_email = EmailField(_l("Public contact e-mail"), validators=[Optional(), Email(), Length(max=200)])
+    active = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *args, parents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parent_id.choices = [("", "—")] + [(o.id, o.name) for o in parents]
+        self.country.choices = [("", "—")] + country_choices()
+
+    def validate_parent_id(self, field):
+        if self.kind.data == "local" and field.data is None:
+            raise ValidationError(_l("A local partner works with a reintegration partner."))
+        if self.kind.data == "reintegration" and field.data is not None:
+            raise ValidationError(_l("A reintegration partner does not work under another one."))
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[(k, v) for k, v in codes.ROLES.items()])
+    organisation_id = SelectField(_l("Organisation"), coerce=_optional_int, validators=[Optional()],
+                                  description=_l("Required for partner staff."))
+    locale = SelectField(_l("Interface language"), choices=[("", "—"), ("en", "English"), ("fr", "Français"),
+                                                            ("nl", "Nederlands")], validators=[Optional()])
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+                             description=_l("At least 12 characters. Leave empty to keep the current one."))
+    active = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *args, organisations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.organisation_id.choices = [("", "—")] + [(o.id, o.name) for o in organisations]

@@ -1,0 +1,99 @@
+"""The `monitor` command: Flask's CLI for this app (run, shell, db ...) plus our own commands."""
+from __future__ import annotations
+
+import sys
+
+import click
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from monitor.extensions import db
+
+
+def main() -> None:
+    from monitor import create_app
+
+    FlaskGroup(create_app=create_app, help="Post-return monitoring for voluntary return.").main(prog_name="monitor")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (create_user_command, import_returnees_command, demo_command, generate_key_command):
+        app.cli.add_command(command)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "partner"]))
+@click.option("--partner", "partner_code", help="Organisation code (required for partner staff).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--locale", type=click.Choice(["en", "fr", "nl"]), help="Interface language.")
+def create_user_command(email, role, partner_code, password_stdin, locale):
+    """Create a staff account."""
+    from monitor.users.operations import UserError, create_user, find_organisation
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, password, role, find_organisation(partner_code), locale=locale, actor="cli")
+    except UserError as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    click.echo(f"created {user.role} {user.email}" + (f" ({user.organisation.code})" if user.organisation else ""))
+
+
+@click.command("import-returnees")
+@click.argument("file", type=click.File("rb"))
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Write the valid rows even when some are invalid.")
+def import_returnees_command(file, dry_run, skip_invalid):
+    """Import or update returnees from a CSV file (see the README for the columns)."""
+    from monitor.returnees.importing import import_returnees
+
+    report = import_returnees(file.read(), dry_run=dry_run, skip_invalid=skip_invalid, actor="cli",
+                              filename=getattr(file, "name", ""))
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    valid = report.rows - report.rejected
+    if report.written:
+        click.echo(f"{report.rows} rows read: {report.created} created, {report.updated} updated, "
+                   f"{report.unchanged} unchanged, {report.rejected} rejected")
+    elif report.file_error:
+        click.echo("nothing written: the file cannot be imported")
+    elif dry_run:
+        click.echo(f"dry run: {report.rows} rows read, {valid} valid, {report.rejected} rejected; nothing written")
+    else:
+        click.echo(f"nothing written: {report.rejected} of {report.rows} rows are invalid "
+                   "(fix them, or use --skip-invalid to write the valid rows)")
+    if report.errors:
+        sys.exit(1)
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds data.")
+@click.option("--size", default=300, show_default=True, help="Number of demo returnees.")
+def demo_command(if_empty, size):
+    """Load a demo caseload and one demo account per role."""
+    from monitor.demo import database_is_empty, load_demo
+
+    if not database_is_empty():
+        if if_empty:
+            click.echo("the database already holds data: no demo loaded")
+            return
+        raise click.ClickException("the database already holds data; the demo loads into an empty one")
+    logins = load_demo(size=size)
+    click.echo(f"demo loaded: {size} returnees")
+    click.echo("demo logins:")
+    for email, role, password in logins:
+        click.echo(f"  {role:8} {email:28} {password}")
+
+
+@click.command("generate-key")
+def generate_key_command():
+    """Print a new key for DATA_ENCRYPTION_KEY."""
+    click.echo(Fernet.generate_key().decode())

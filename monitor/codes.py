@@ -1,0 +1,79 @@
+"""The programme's code lists: stored as codes, shown through Babel."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ROLES = {
+    "admin": _l("Programme administrator"),
+    "analyst": _l("Analyst"),
+    "partner": _l("Partner staff"),
+}
+
+ORGANISATION_KINDS = {
+    "reintegration": _l("Reintegration partner"),
+    "local": _l("Local partner"),
+}
+
+CHANNELS = {
+    "sms": _l("SMS link"),
+    "phone": _l("Phone call"),
+    "none": _l("No contact"),
+}
+
+# The channels a returnee can consent to being contacted by.
+CONSENT_CHANNELS = ("sms", "phone")
+
+CONSENT_METHODS = {
+    "written": _l("Signed form"),
+    "verbal": _l("Verbal, noted by staff"),
+    "web": _l("On the questionnaire page"),
+    "import": _l("Imported from the case file"),
+}
+
+SEXES = {
+    "f": _l("Female"),
+    "m": _l("Male"),
+    "x": _l("Other or not stated"),
+}
+
+VULNERABILITIES = {
+    "medical": _l("Medical"),
+    "family_with_children": _l("Family with children"),
+    "trafficking_victim": _l("Victim of trafficking"),
+    "unaccompanied_minor": _l("Unaccompanied minor"),
+    "other": _l("Other vulnerability"),
+}
+
+SUPPORT_PACKAGES = {
+    "return_only": _l("Return only"),
+    "reintegration": _l("Reintegration support"),
+    "reintegration_vulnerable": _l("Reintegration support, vulnerable person"),
+    "medical": _l("Medical reintegration support"),
+}
+
+# Returnee languages, each named in itself (a returnee picks their own language).
+RETURNEE_LANGUAGES = {
+    "en": "English",
+    "fr": "Français",
+    "nl": "Nederlands",
+    "ru": "Русский",
+    "uk": "Українська",
+    "ka": "ქართული",
+    "hy": "Հայերեն",
+    "ar": "العربية",
+    "fa": "دری",
+    "ps": "پښتو",
+    "ro": "Română",
+    "pl": "Polski",
+    "pt_BR": "Português (Brasil)",
+}
+RTL_LANGUAGES = frozenset({"ar", "fa", "ps"})
+
+
+def normalise_language(value: str) -> str | None:
+    """'PT-br', 'pt_BR' -> 'pt_BR'; None when it is not a returnee language."""
+    cleaned = value.strip().replace("-", "_")
+    for code in RETURNEE_LANGUAGES:
+        if code.lower() == cleaned.lower():
+            return code
+    return None

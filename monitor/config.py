@@ -1,0 +1,137 @@
+"""Configuration from the environment, with safe development defaults.
+
+Every setting is read once, in `load_config`, so the README's list of environment variables
+and this module stay in step. In production the app refuses to start on a development default.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ENVIRONMENTS = ("development", "testing", "production")
+SMS_BACKENDS = ("console", "twilio")
+STAFF_LOCALES = ("en", "fr", "nl")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration this app may run with."""
+
+
+@dataclass(frozen=True)
+class _Secret:
+    value: str
+    from_environment: bool
+
+
+def _instance_secret(instance_path: Path, filename: str, generate) -> _Secret:
+    """A secret kept in instance/ (created on first run, never committed)."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / filename
+    if not path.exists():
+        # O_EXCL: two processes starting at once must not write two different keys.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate())
+    return _Secret(path.read_text().strip(), from_environment=False)
+
+
+def _secret(env: dict, name: str, instance_path: Path, filename: str, generate) -> _Secret:
+    value = env.get(name, "").strip()
+    if value:
+        return _Secret(value, from_environment=True)
+    return _instance_secret(instance_path, filename, generate)
+
+
+def load_config(env: dict | None = None, instance_path: Path | str | None = None) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    env = dict(os.environ if env is None else env)
+    instance_path = Path(instance_path or env.get("MONITOR_INSTANCE_PATH") or Path.cwd() / "instance")
+    environment = env.get("MONITOR_ENV", "development").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"MONITOR_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    production = environment == "production"
+
+    database_url = env.get("DATABASE_URL", "").strip()
+    if not database_url:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_path / 'monitor.sqlite'}"
+    elif database_url.startswith("postgresql://"):
+        # The psycopg 3 driver is the one installed.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    secret_key = _secret(env, "SECRET_KEY", instance_path, "secret_key", lambda: secrets.token_urlsafe(48))
+    encryption_key = _secret(
+        env, "DATA_ENCRYPTION_KEY", instance_path, "data_encryption_key",
+        lambda: Fernet.generate_key().decode())
+    encryption_keys = [k.strip() for k in encryption_key.value.split(",") if k.strip()]
+    for key in encryption_keys:
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                "DATA_ENCRYPTION_KEY must be one or more Fernet keys separated by commas "
+                "(make one with: monitor generate-key)") from exc
+
+    sms_backend = env.get("SMS_BACKEND", "console").strip().lower()
+    if sms_backend not in SMS_BACKENDS:
+        raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, not {sms_backend!r}")
+    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/")
+
+    config = {
+        "MONITOR_ENV": environment,
+        "TESTING": environment == "testing",
+        "SECRET_KEY": secret_key.value,
+        "DATA_ENCRYPTION_KEYS": encryption_keys,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SMS_BACKEND": sms_backend,
+        "PUBLIC_BASE_URL": public_base_url,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Brussels",
+        "STAFF_LOCALES": STAFF_LOCALES,
+        # Hardened cookies: not readable from scripts, not sent cross-site, HTTPS-only in production.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "monitor_session",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": int(env.get("SESSION_LIFETIME_MINUTES", "480")) * 60,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+        # Login throttling: per account (lockout) and per client address (rate limit).
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCKOUT_MINUTES": int(env.get("LOGIN_LOCKOUT_MINUTES", "15")),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() != "false",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
+    }
+
+    if production:
+        problems = []
+        if not secret_key.from_environment:
+            problems.append("SECRET_KEY must be set in the environment")
+        elif len(secret_key.value) < 32:
+            problems.append("SECRET_KEY must be at least 32 characters")
+        if not encryption_key.from_environment:
+            problems.append("DATA_ENCRYPTION_KEY must be set in the environment")
+        if database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
+        if "SMS_BACKEND" not in env:
+            problems.append("SMS_BACKEND must be chosen explicitly (console or twilio)")
+        if not public_base_url.startswith("https://"):
+            problems.append("PUBLIC_BASE_URL must be an https:// address")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+    return config

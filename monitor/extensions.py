@@ -1,0 +1,76 @@
+"""The extension objects, created once here and bound to an app in `create_app`."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+# Stable constraint names, so Alembic migrations name the same thing on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+class FieldCipher:
+    """Encryption at rest for personal data (names, phone numbers).
+
+    DATA_ENCRYPTION_KEYS holds one or more Fernet keys; the first encrypts, all decrypt, so a
+    key can be rotated without downtime. `lookup_hash` is a keyed hash (a "blind index") that
+    lets us find a record by phone number without storing the number in clear.
+    """
+
+    def init_app(self, app) -> None:
+        keys = app.config["DATA_ENCRYPTION_KEYS"]
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"monitor blind index")
+        app.extensions["monitor.cipher"] = (
+            MultiFernet([Fernet(k) for k in keys]),
+            hkdf.derive(keys[0].encode()),
+        )
+
+    @staticmethod
+    def _state():
+        return current_app.extensions["monitor.cipher"]
+
+    def encrypt(self, text: str) -> str:
+        return self._state()[0].encrypt(text.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._state()[0].decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError("stored personal data cannot be decrypted with DATA_ENCRYPTION_KEY") from exc
+
+    def lookup_hash(self, text: str) -> str:
+        return hmac.new(self._state()[1], text.encode(), hashlib.sha256).hexdigest()
+
+
+cipher = FieldCipher()

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from monitor.extensions import db
+from monitor.models.organisations import Organisation
+from monitor.models.types import UTCDateTime, utcnow
+
+_hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def _new_session_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class User(db.Model):
+    """A staff member: programme administrator, analyst, or partner staff."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))  # codes.ROLES
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the login cookie: changing it (new password, deactivation) ends every session.
+    session_token: Mapped[str] = mapped_column(String(32), default=_new_session_token)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship()
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        self.session_token = _new_session_token()
+
+    def check_password(self, password: str) -> bool:
+        try:
+            _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if _hasher.check_needs_rehash(self.password_hash):
+            self.password_hash = _hasher.hash(password)
+        return True
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+def verify_dummy_password(password: str) -> None:
+    """Spend the time of a real check, so a login for an unknown e-mail is not faster."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from monitor import audit, codes
+from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
+from monitor.extensions import cipher, db
+from monitor.models import Returnee
+from monitor.returnees import operations
+from monitor.returnees.forms import (
+    ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
+)
+from monitor.returnees.importing import import_returnees
+from monitor.returnees.parsing import InvalidValue, parse_phone
+
+PAGE_SIZE = 50
+
+
+@require("returnees.read")
+def index():
+    organisations = db.session.scalars(visible_organisations(current_user)).all()
+    form = FilterForm(request.args)
+    form.country.choices = [("", "—")] + country_choices()
+    form.organisation.choices = [("", "—")] + [(str(o.id), o.name) for o in organisations]
+    form.channel.choices = [("", "—")] + [(c, str(label)) for c, label in codes.CHANNELS.items()]
+
+    stmt = visible_returnees(current_user)
+    q = (form.q.data or "").strip()
+    if q:
+        stmt = stmt.where(_search_clause(q))
+    if form.country.data:
+        stmt = stmt.where(Returnee.destination_country == form.country.data)
+    if form.organisation.data and form.organisation.data.isdigit():
+        org_id = int(form.organisation.data)
+        stmt = stmt.where(or_(Returnee.partner_id == org_id, Returnee.local_partner_id == org_id))
+    if form.channel.data:
+        stmt = stmt.where(Returnee.preferred_channel == form.channel.data)
+    status = form.status.data
+    if status == "contactable":
+        stmt = stmt.where(Returnee.contactable_clause())
+    elif status == "no_consent":
+        stmt = stmt.where(~Returnee.consent_given)
+    elif status == "withdrawn":
+        stmt = stmt.where(Returnee.consent_withdrawn_at.is_not(None))
+    elif status == "do_not_contact":
+        stmt = stmt.where(Returnee.do_not_contact)
+
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    page = max(request.args.get("page", 1, type=int), 1)
+    returnees = db.session.scalars(
+        stmt.order_by(Returnee.return_date.desc(), Returnee.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("returnees/index.html", form=form, returnees=returnees, total=total, page=page,
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=args)
+
+
+def _search_clause(q: str):
+    """A case code prefix; for staff who may see contact details, also a phone number."""
+    clause = Returnee.code.ilike(q.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
+    if q.startswith("+") and can(current_user, "returnees.contact"):
+        try:
+            clause = or_(clause, Returnee.phone_lookup == cipher.lookup_hash(parse_phone(q, None)))
+        except InvalidValue:
+            pass
+    return clause
+
+
+@require("returnees.read")
+def detail(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    return _render_detail(returnee, show_contact=False)
+
+
+def _render_detail(returnee: Returnee, show_contact: bool):
+    return render_template(
+        "returnees/detail.html", returnee=returnee, show_contact=show_contact,
+        consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
+        dnc_form=DoNotContactForm(prefix="dnc"))
+
+
+@require("returnees.contact")
+def reveal_contact(code: str):
+    returnee = get_returnee_or_404(current_user, code)  # a POST: CSRFProtect has checked the token
+    audit.record("returnee.contact.view", returnee)
+    db.session.commit()
+    return _render_detail(returnee, show_contact=True)
+
+
+@require("returnees.edit")
+def edit(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    admin = current_user.role == "admin"
+    organisations = db.session.scalars(visible_organisations(current_user)).all()
+    form = ReturneeForm(obj=returnee, organisations=organisations, show_organisations=admin,
+                        has_stored_phone=returnee.phone is not None)
+    if request.method == "GET":
+        form.phone.data = ""  # the stored number is shown only on request, never pre-filled
+        form.name.data = ""
+    if form.validate_on_submit():
+        values = form.case_values()
+        if values.get("name") is None:
+            values.pop("name")  # an empty box keeps the stored name
+        changed = operations.update_case(returnee, values)
+        db.session.commit()
+        flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("returnees.detail", code=returnee.code))
+    return render_template("returnees/edit.html", returnee=returnee, form=form)
+
+
+@require("returnees.edit")
+def record_consent(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    form = ConsentForm(prefix="consent")
+    if form.validate_on_submit():
+        operations.give_consent(returnee, form.channels.data, form.method.data, user=current_user,
+                                note=form.note.data or None)
+        audit.record("returnee.consent.give", returnee, details={"channels": sorted(form.channels.data),
+                                                                 "method": form.method.data})
+        db.session.commit()
+        flash(_("Consent recorded."), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+    return redirect(url_for("returnees.detail", code=code))
+
+
+@require("returnees.edit")
+def withdraw_consent(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    form = WithdrawConsentForm(prefix="withdraw")
+    if form.validate_on_submit():
+        if operations.withdraw_consent(returnee, "verbal", user=current_user):
+            db.session.commit()
+            flash(_("Consent withdrawn: this returnee will not be contacted for the monitoring."), "success")
+        else:
+            flash(_("There was no consent to withdraw."), "info")
+    else:
+        flash(_("Tick the box to confirm the withdrawal."), "error")
+    return redirect(url_for("returnees.detail", code=code))
+
+
+@require("returnees.edit")
+def do_not_contact(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    form = DoNotContactForm(prefix="dnc")
+    if form.validate_on_submit():
+        value = request.form.get("value") == "1"
+        if operations.set_do_not_contact(returnee, value, user=current_user):
+            db.session.commit()
+        flash(_("Marked do-not-contact.") if value else _("Do-not-contact removed."), "success")
+    return redirect(url_for("returnees.detail", code=code))
+
+
+@require("returnees.import")
+def import_csv():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        report = import_returnees(upload.read(), dry_run=form.dry_run.data, skip_invalid=form.skip_invalid.data,
+                                  user=current_user, filename=upload.filename or "")
+        if report.written:
+            flash(_("Import done: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
+                    created=report.created, updated=report.updated, unchanged=report.unchanged), "success")
+    return render_template("returnees/import.html", form=form, report=report)

@@ -1,0 +1,275 @@
+"""Importing the returnees who left, from the CSV the return desk keeps.
+
+The contract (README, "CSV contract"): required columns
+`code,destination_country,partner,return_date,language,channel,phone,consent`; optional
+`local_partner,sex,birth_year,adults,children,vulnerabilities,support,name`. Re-importing a code
+updates that case. An empty optional cell leaves what is stored alone, and an import never undoes
+a consent withdrawal or a do-not-contact made in the platform.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from monitor import audit, codes
+from monitor.extensions import db
+from monitor.models import Organisation, Returnee, User
+from monitor.returnees import operations
+from monitor.returnees.parsing import (
+    InvalidValue, parse_case_code, parse_channel, parse_code, parse_code_list, parse_consent,
+    parse_country, parse_int, parse_language, parse_phone, parse_return_date, parse_sex,
+)
+
+REQUIRED_COLUMNS = ("code", "destination_country", "partner", "return_date", "language", "channel", "phone", "consent")
+OPTIONAL_COLUMNS = ("local_partner", "sex", "birth_year", "adults", "children", "vulnerabilities", "support", "name")
+_BATCH = 500
+
+
+@dataclass
+class RowError:
+    line: int  # 0 for a problem with the file as a whole
+    message: str
+    code: str | None = None
+
+    def __str__(self) -> str:
+        where = _("line %(line)s", line=self.line) if self.line else _("file")
+        if self.code:
+            where += f" ({self.code})"
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    written: bool = False
+
+    @property
+    def rejected(self) -> int:
+        return len({e.line for e in self.errors})
+
+    @property
+    def file_error(self) -> bool:
+        return any(e.line == 0 for e in self.errors)
+
+
+@dataclass
+class _Row:
+    line: int
+    code: str
+    values: dict
+    consent: list[str]
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidValue(_("the file is not UTF-8 text: in Excel, save it as \"CSV UTF-8\"")) from None
+
+
+def _delimiter(header_line: str) -> str:
+    # Excel in a Belgian or French locale writes ';'.
+    return max((",", ";", "\t"), key=header_line.count)
+
+
+def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
+                     user: User | None = None, actor: str | None = None, filename: str = "",
+                     today: date | None = None) -> ImportReport:
+    """Validate every row, then write the valid ones unless that is not wanted.
+
+    Nothing is written when `dry_run`, or when any row is invalid and not `skip_invalid`.
+    """
+    report = ImportReport()
+    try:
+        rows = _read_rows(data, report, today or date.today())
+    except InvalidValue as problem:
+        report.errors.append(RowError(0, str(problem)))
+        return report
+    if dry_run or (report.errors and not skip_invalid) or report.file_error:
+        return report
+    _write(rows, report, user, actor)
+    audit.record("returnee.import", user=user, actor=actor, details={
+        "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), "rows": report.rows,
+        "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+        "rejected": report.rejected})
+    db.session.commit()
+    report.written = True
+    return report
+
+
+def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
+    text = _decode(data)
+    if not text.strip():
+        raise InvalidValue(_("the file is empty"))
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first_line))
+    header = [h.strip().lower() for h in next(reader)]
+    while header and not header[-1]:  # Excel's trailing empty columns
+        header.pop()
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if missing or unknown or duplicated:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(columns)s", columns=", ".join(missing)))
+        if unknown:
+            parts.append(_("unknown columns: %(columns)s", columns=", ".join(unknown)))
+        if duplicated:
+            parts.append(_("columns given twice: %(columns)s", columns=", ".join(duplicated)))
+        raise InvalidValue("; ".join(parts))
+
+    organisations = {o.code.lower(): o for o in db.session.scalars(select(Organisation))}
+    raw_rows = []
+    seen: dict[str, int] = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        report.rows += 1
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            report.errors.append(RowError(line, _("more cells than columns")))
+            continue
+        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+        code = raw["code"].strip()
+        if code in seen:
+            report.errors.append(RowError(line, _("the code is already on line %(line)s", line=seen[code]), code))
+            continue
+        if code:
+            seen[code] = line
+        raw_rows.append((line, raw))
+
+    existing = _existing_by_code([raw["code"].strip() for _line, raw in raw_rows])
+    valid = []
+    for line, raw in raw_rows:
+        row, problems = _validate(line, raw, organisations, existing, today)
+        if problems:
+            code = raw["code"].strip() or None
+            report.errors.extend(RowError(line, p, code) for p in problems)
+        else:
+            valid.append(row)
+    report.errors.sort(key=lambda e: e.line)
+    return valid
+
+
+def _existing_by_code(case_codes: list[str]) -> dict[str, Returnee]:
+    found = {}
+    for start in range(0, len(case_codes), _BATCH):
+        chunk = case_codes[start:start + _BATCH]
+        for returnee in db.session.scalars(select(Returnee).where(Returnee.code.in_(chunk))):
+            found[returnee.code] = returnee
+    return found
+
+
+def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:
+    problems: list[str] = []
+    values: dict = {}
+
+    def take(name, parse, *args):
+        try:
+            return parse(raw.get(name, ""), *args)
+        except InvalidValue as problem:
+            problems.append(str(problem))
+            return None
+
+    code = take("code", parse_case_code)
+    country = take("destination_country", parse_country)
+    values["destination_country"] = country
+    values["return_date"] = take("return_date", parse_return_date, today)
+    values["language"] = take("language", parse_language)
+    values["preferred_channel"] = channel = take("channel", parse_channel)
+    consent = take("consent", parse_consent)
+
+    partner_code = raw["partner"].strip().lower()
+    partner = organisations.get(partner_code)
+    if not partner_code:
+        problems.append(_("the partner is empty"))
+    elif partner is None or not partner.is_reintegration_partner or not partner.active:
+        choices = ", ".join(sorted(o.code for o in organisations.values() if o.is_reintegration_partner and o.active))
+        problems.append(_("unknown partner %(value)s: use one of %(choices)s", value=repr(raw["partner"].strip()[:40]), choices=choices))
+    else:
+        values["partner_id"] = partner.id
+
+    local_code = raw.get("local_partner", "").strip().lower()
+    if local_code:
+        local = organisations.get(local_code)
+        if local is None or local.kind != "local":
+            problems.append(_("unknown local partner %(value)s", value=repr(raw["local_partner"].strip()[:40])))
+        elif partner is not None and local.parent_id != partner.id:
+            problems.append(_("local partner %(local)s does not work with %(partner)s", local=local.code, partner=partner.code))
+        else:
+            values["local_partner_id"] = local.id
+
+    if country:
+        phone = take("phone", parse_phone, country)
+        if phone:
+            values["phone"] = phone
+    for name, parse, args, target in (
+        ("sex", parse_sex, (), "sex"),
+        ("birth_year", parse_int, (_("birth year"), 1900, today.year), "birth_year"),
+        ("adults", parse_int, (_("adults"), 0, 50), "adults"),
+        ("children", parse_int, (_("children"), 0, 50), "children"),
+        ("support", parse_code, (codes.SUPPORT_PACKAGES, _("support package")), "support_package"),
+    ):
+        value = take(name, parse, *args)
+        if value is not None:
+            values[target] = value
+    vulnerabilities = take("vulnerabilities", parse_code_list, codes.VULNERABILITIES, _("vulnerability"))
+    if vulnerabilities:
+        values["vulnerabilities"] = vulnerabilities
+    name = raw.get("name", "").strip()
+    if name:
+        values["name"] = name[:200]
+
+    stored = existing.get(code) if code else None
+    if channel in ("sms", "phone") and "phone" not in values and not (stored and stored.phone):
+        problems.append(_("channel %(channel)s needs a phone number", channel=channel))
+    if problems:
+        return None, problems
+    return _Row(line, code, values, consent), []
+
+
+def _write(rows: list[_Row], report: ImportReport, user: User | None, actor: str | None) -> None:
+    existing = _existing_by_code([r.code for r in rows])
+    for row in rows:
+        returnee = existing.get(row.code)
+        if returnee is None:
+            returnee = Returnee(code=row.code)
+            operations.apply_case_fields(returnee, row.values)
+            operations.give_consent(returnee, row.consent, "import", user=user)
+            db.session.add(returnee)
+            report.created += 1
+            continue
+        changed = operations.apply_case_fields(returnee, row.values)
+        if _update_consent(returnee, row, report, user, actor):
+            changed.append("consent")
+        if changed:
+            report.updated += 1
+        else:
+            report.unchanged += 1
+
+
+def _update_consent(returnee: Returnee, row: _Row, report: ImportReport, user, actor) -> bool:
+    if returnee.consent_withdrawn_at is not None:
+        if row.consent:
+            report.warnings.append(RowError(row.line, _(
+                "consent was withdrawn on %(date)s; the import does not give it again",
+                date=returnee.consent_withdrawn_at.date().isoformat()), row.code))
+        return False
+    if sorted(row.consent) == returnee.consent_channels:
+        return False
+    if not row.consent and returnee.consent_given:
+        return operations.withdraw_consent(returnee, "import", user=user, actor=actor)
+    operations.give_consent(returnee, row.consent, "import", user=user)
+    return True

@@ -1,0 +1,85 @@
+"""The domain actions that change a returnee's case. The web forms, the import and the CLI all
+go through these, so consent history and the audit trail are written the same way everywhere."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor import audit
+from monitor.models import ConsentEvent, Returnee, User
+from monitor.models.types import utcnow
+
+# Case fields an edit may change, and which of them are personal data (never put in the audit).
+EDITABLE_FIELDS = (
+    "destination_country", "partner_id", "local_partner_id", "return_date", "sex", "birth_year",
+    "adults", "children", "support_package", "language", "preferred_channel", "name", "phone",
+    "vulnerabilities",
+)
+PERSONAL_FIELDS = frozenset({"name", "phone"})
+
+
+def apply_case_fields(returnee: Returnee, values: dict) -> list[str]:
+    """Set case fields from `values`; return the names of those that changed."""
+    changed = []
+    for field in EDITABLE_FIELDS:
+        if field not in values:
+            continue
+        new = values[field]
+        if field == "vulnerabilities":
+            if sorted(new) != returnee.vulnerabilities:
+                returnee.vulnerabilities = new
+                changed.append(field)
+        elif getattr(returnee, field) != new:
+            if field == "phone":
+                returnee.set_phone(new)
+            else:
+                setattr(returnee, field, new)
+            changed.append(field)
+    return changed
+
+
+def update_case(returnee: Returnee, values: dict, *, user: User | None = None, actor: str | None = None) -> list[str]:
+    changed = apply_case_fields(returnee, values)
+    if changed:
+        audit.record("returnee.edit", returnee, user=user, actor=actor, details={"fields": changed})
+    return changed
+
+
+def give_consent(returnee: Returnee, channels, method: str, *, user: User | None = None,
+                 at: datetime | None = None, note: str | None = None) -> None:
+    """Record consent for `channels` (a subset of CONSENT_CHANNELS). Giving consent again after a
+    withdrawal is a new, explicit act: it clears the withdrawal."""
+    at = at or utcnow()
+    channels = sorted(set(channels))
+    returnee.consent_given = bool(channels)
+    returnee.consent_sms = "sms" in channels
+    returnee.consent_phone = "phone" in channels
+    returnee.consent_method = method
+    returnee.consent_recorded_at = at
+    returnee.consent_withdrawn_at = None
+    returnee.consent_events.append(ConsentEvent(
+        kind="given" if channels else "refused", channels=" ".join(channels), method=method,
+        at=at, recorded_by_id=user.id if user else None, note=note))
+
+
+def withdraw_consent(returnee: Returnee, method: str, *, user: User | None = None, actor: str | None = None,
+                     note: str | None = None, at: datetime | None = None) -> bool:
+    """Withdraw consent for every channel. Returns False when there was none to withdraw."""
+    if not returnee.consent_active:
+        return False
+    at = at or utcnow()
+    returnee.consent_withdrawn_at = at
+    returnee.consent_events.append(ConsentEvent(
+        kind="withdrawn", channels=" ".join(returnee.consent_channels), method=method, at=at,
+        recorded_by_id=user.id if user else None, note=note))
+    audit.record("returnee.consent.withdraw", returnee, user=user, actor=actor, details={"method": method})
+    return True
+
+
+def set_do_not_contact(returnee: Returnee, value: bool, *, user: User | None = None, actor: str | None = None) -> bool:
+    if returnee.do_not_contact == value:
+        return False
+    returnee.do_not_contact = value
+    returnee.do_not_contact_at = utcnow() if value else None
+    audit.record("returnee.do_not_contact.set" if value else "returnee.do_not_contact.clear",
+                 returnee, user=user, actor=actor)
+    return True

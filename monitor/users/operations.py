@@ -1,0 +1,77 @@
+"""Creating and changing staff accounts: one path for the admin page and the CLI."""
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from monitor import audit, codes
+from monitor.extensions import db
+from monitor.models import Organisation, User
+from monitor.models.users import MIN_PASSWORD_LENGTH
+
+
+class UserError(ValueError):
+    """The account cannot be created or changed as asked; str() says why."""
+
+
+def normalise_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise UserError(_("%(email)s is not a valid e-mail address", email=repr(email.strip()[:254]))) from None
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(_("the password must have at least %(n)s characters", n=MIN_PASSWORD_LENGTH))
+
+
+def check_role(role: str, organisation: Organisation | None) -> None:
+    if role not in codes.ROLES:
+        raise UserError(_("unknown role %(role)s: use admin, analyst or partner", role=repr(role)))
+    if role == "partner" and organisation is None:
+        raise UserError(_("partner staff must belong to a partner organisation"))
+
+
+def find_organisation(code: str | None) -> Organisation | None:
+    if not code:
+        return None
+    org = db.session.scalar(select(Organisation).where(func.lower(Organisation.code) == code.strip().lower()))
+    if org is None:
+        raise UserError(_("unknown organisation %(code)s", code=repr(code)))
+    return org
+
+
+def create_user(email: str, password: str, role: str, organisation: Organisation | None = None, *,
+                locale: str | None = None, by: User | None = None, actor: str | None = None) -> User:
+    email = normalise_email(email)
+    check_role(role, organisation)
+    check_password_strength(password)
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        raise UserError(_("there is already an account for %(email)s", email=email))
+    user = User(email=email, role=role, organisation=organisation, locale=locale)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.create", user, user=by, actor=actor, details={"role": role})
+    return user
+
+
+def update_user(user: User, *, role: str, organisation: Organisation | None, active: bool,
+                locale: str | None, password: str | None = None, by: User | None = None) -> list[str]:
+    check_role(role, organisation)
+    changed = []
+    for name, value in (("role", role), ("organisation", organisation), ("active", active), ("locale", locale)):
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.append(name)
+    if password:
+        check_password_strength(password)
+        user.set_password(password)
+        changed.append("password")
+    if "active" in changed or "role" in changed or "organisation" in changed:
+        user.end_sessions()  # a changed role or a deactivation takes effect at once
+    if changed:
+        audit.record("user.edit", user, user=by, details={"fields": changed})
+    return changed
