@@ -1,0 +1,48 @@
+# The two commands: `make run` and `make test`. Everything else is what they stand on.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+export TEST_DATABASE_URL
+
+.PHONY: run test bench install translations compile-translations chromium postgres clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+compile-translations: install
+	$(BIN)/pybabel compile -d translations
+
+# Extract every marked string, merge into each catalog, compile. Translate what is new, then commit.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=return-monitor .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --ignore-obsolete
+	$(BIN)/pybabel compile -d translations
+
+run: compile-translations
+	$(BIN)/monitor db upgrade
+	$(BIN)/monitor demo --if-empty
+	@echo "Starting the web app on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/monitor run --host $(HOST) --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true
+
+test: install compile-translations chromium postgres
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install compile-translations postgres
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,143 @@
+"""The access-control matrix: every route, every role, and a foreign organisation.
+
+A new route fails `test_every_route_is_in_the_matrix` until its expectations are written here.
+"""
+from __future__ import annotations
+
+import pytest
+
+from monitor.access import visible_returnees
+from monitor.extensions import db
+
+LOGIN = "login"  # a redirect to the login page
+ALL_ROLES = ("anonymous", "admin", "analyst", "caritas", "caritas-ge", "iom")
+
+# Returnee GE-C-001 belongs to Caritas (local partner Caritas Georgia); IOM is the foreign organisation.
+CASE = "GE-C-001"
+
+
+def everyone(status):
+    return {role: (LOGIN if role == "anonymous" else status) for role in ALL_ROLES}
+
+
+def only(allowed, status=200, others=403):
+    return {role: (LOGIN if role == "anonymous" else status if role in allowed else others) for role in ALL_ROLES}
+
+
+def case_route(status, roles_allowed=("admin", "caritas", "caritas-ge"), analyst=403):
+    expected = {"anonymous": LOGIN, "analyst": analyst, "iom": 404}
+    for role in roles_allowed:
+        expected[role] = status
+    return expected
+
+
+MATRIX = {
+    # endpoint: (method, url, {role: expected})
+    "main.home": ("GET", "/", everyone(302) | {"anonymous": 302}),
+    "main.health": ("GET", "/health", {role: 200 for role in ALL_ROLES}),
+    "main.set_language": ("POST", "/language", {role: 302 for role in ALL_ROLES}),
+    "auth.login": ("GET", "/login", {role: (200 if role == "anonymous" else 302) for role in ALL_ROLES}),
+    "auth.logout": ("POST", "/logout", everyone(302)),
+    "auth.account": ("GET", "/account", everyone(200)),
+    "returnees.index": ("GET", "/returnees/", only({"admin", "analyst", "caritas", "caritas-ge", "iom"})),
+    "returnees.import_csv": ("GET", "/returnees/import", only({"admin"})),
+    "returnees.detail": ("GET", f"/returnees/{CASE}", case_route(200, analyst=200)),
+    "returnees.reveal_contact": ("POST", f"/returnees/{CASE}/contact", case_route(200)),
+    "returnees.edit": ("GET", f"/returnees/{CASE}/edit", case_route(200)),
+    "returnees.record_consent": ("POST", f"/returnees/{CASE}/consent", case_route(302)),
+    "returnees.withdraw_consent": ("POST", f"/returnees/{CASE}/consent/withdraw", case_route(302)),
+    "returnees.do_not_contact": ("POST", f"/returnees/{CASE}/do-not-contact", case_route(302)),
+    "admin.organisations": ("GET", "/admin/organisations", only({"admin"})),
+    "admin.organisation_new": ("GET", "/admin/organisations/new", only({"admin"})),
+    "admin.organisation_edit": ("GET", "/admin/organisations/{org}", only({"admin"})),
+    "admin.users": ("GET", "/admin/users", only({"admin"})),
+    "admin.user_new": ("GET", "/admin/users/new", only({"admin"})),
+    "admin.user_edit": ("GET", "/admin/users/{user}", only({"admin"})),
+    "admin.user_unlock": ("POST", "/admin/users/{user}/unlock", only({"admin"}, status=302)),
+    "admin.audit_log": ("GET", "/admin/audit", only({"admin"})),
+}
+
+
+def test_every_route_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints == set(MATRIX)
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_route_access(endpoint, users, returnees, orgs, browser_for):
+    method, url, expected = MATRIX[endpoint]
+    url = url.format(org=orgs["iom"].id, user=users["iom"].id)
+    assert set(expected) == set(ALL_ROLES)
+    for role in ALL_ROLES:
+        browser = browser_for(None if role == "anonymous" else users[role])
+        response = browser.get(url) if method == "GET" else browser.post(url)
+        want = expected[role]
+        if want == LOGIN:
+            assert response.status_code == 302, (role, url)
+            assert "/login" in response.location, (role, url)
+        else:
+            assert response.status_code == want, (role, url, response.status_code)
+
+
+def test_scoping_function(app, users, returnees):
+    def codes(user):
+        return sorted(r.code for r in db.session.scalars(visible_returnees(user)))
+
+    assert codes(users["admin"]) == ["AM-C-001", "GE-C-001", "GE-C-002", "GE-I-001"]
+    assert codes(users["analyst"]) == ["AM-C-001", "GE-C-001", "GE-C-002", "GE-I-001"]
+    assert codes(users["caritas"]) == ["AM-C-001", "GE-C-001", "GE-C-002"]
+    assert codes(users["caritas-ge"]) == ["GE-C-001"]
+    assert codes(users["caritas-am"]) == ["AM-C-001"]
+    assert codes(users["iom"]) == ["GE-I-001"]
+
+
+def test_partner_list_shows_only_own_cases(users, returnees, browser_for):
+    page = browser_for(users["caritas-ge"]).get("/returnees/").get_data(as_text=True)
+    assert "GE-C-001" in page
+    for foreign in ("GE-I-001", "AM-C-001", "GE-C-002"):
+        assert foreign not in page
+
+
+def test_partner_cannot_filter_into_another_partner(users, returnees, orgs, browser_for):
+    page = browser_for(users["iom"]).get(f"/returnees/?organisation={orgs['caritas'].id}").get_data(as_text=True)
+    assert "GE-C-001" not in page and "GE-C-002" not in page
+
+
+def test_partner_cannot_edit_foreign_case_by_post(users, returnees, browser_for):
+    browser = browser_for(users["iom"])
+    response = browser.post(f"/returnees/{CASE}/edit", {"language": "ru"})
+    assert response.status_code == 404
+    db.session.refresh(returnees["caritas-ge"])
+    assert returnees["caritas-ge"].language == "ka"
+
+
+def test_analyst_never_sees_names_or_phone_numbers(users, returnees, browser_for):
+    browser = browser_for(users["analyst"])
+    page = browser.get(f"/returnees/{CASE}").get_data(as_text=True)
+    assert "Nino" not in page and "+995" not in page
+    assert "Show contact details" not in page
+    assert browser.post(f"/returnees/{CASE}/contact").status_code == 403
+    listing = browser.get("/returnees/?q=%2B995555123456").get_data(as_text=True)
+    assert "GE-C-001" not in listing  # phone search is not offered to analysts
+
+
+def test_partner_sees_contact_only_on_request(users, returnees, browser_for):
+    browser = browser_for(users["caritas-ge"])
+    page = browser.get(f"/returnees/{CASE}").get_data(as_text=True)
+    assert "+995555123456" not in page and "Nino" not in page
+    revealed = browser.post(f"/returnees/{CASE}/contact").get_data(as_text=True)
+    assert "+995555123456" in revealed and "Nino Beridze" in revealed
+
+
+def test_staff_can_find_a_case_by_phone_number(users, returnees, browser_for):
+    page = browser_for(users["caritas"]).get("/returnees/?q=%2B995555123456").get_data(as_text=True)
+    assert "GE-C-001" in page and "GE-C-002" in page and "GE-I-001" not in page
+
+
+def test_deactivated_user_is_logged_out(users, browser_for):
+    browser = browser_for(users["caritas"])
+    assert browser.get("/returnees/").status_code == 200
+    users["caritas"].active = False
+    db.session.commit()
+    response = browser.get("/returnees/")
+    assert response.status_code == 302 and "/login" in response.location
