@@ -46,7 +46,7 @@ class UserForm(FlaskForm):
                                   description=_l("Required for partner staff."))
     locale = SelectField(_l("Interface language"), choices=[("", "—"), ("en", "English"), ("fr", "Français"),
                                                             ("nl", "Nederlands")], validators=[Optional()])
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Use at least %(min)d characters (at most %(max)d)."))],
                              description=_l("At least 12 characters. Leave empty to keep the current one."))
     active = BooleanField(_l("Active"), default=True)
 

@@ -64,7 +64,7 @@ def account():
                 current_user.set_password(password_form.new_password.data)
                 audit.record("user.password", current_user)
                 db.session.commit()
-                login_user(current_user)  # the session token changed: keep this session
+                login_user(current_user._get_current_object())  # new session token: keep this session
                 flash(_("Your password has been changed. Other sessions are logged out."), "success")
                 return redirect(url_for("auth.account"))
     elif request.method == "POST" and language_form.validate_on_submit():
