@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, current_app, render_template, request, session
+from flask import Flask, current_app, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -58,6 +58,8 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
 
 
 def _select_locale() -> str:
+    if not has_request_context():  # the CLI and the scheduler speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     locales = list(current_app.config["STAFF_LOCALES"])
     if current_user and current_user.is_authenticated and current_user.locale in locales:
         return current_user.locale

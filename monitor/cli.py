@@ -97,3 +97,7 @@ def demo_command(if_empty, size):
 def generate_key_command():
     """Print a new key for DATA_ENCRYPTION_KEY."""
     click.echo(Fernet.generate_key().decode())
+
+
+if __name__ == "__main__":
+    main()

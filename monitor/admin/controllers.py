@@ -30,12 +30,13 @@ def organisation_edit(org_id: int | None = None):
     parents = db.session.scalars(select(Organisation).where(Organisation.kind == "reintegration",
                                                             Organisation.id != (org.id or 0))).all()
     form = OrganisationForm(obj=org, parents=parents)
-    if form.validate_on_submit():
-        clash = db.session.scalar(select(Organisation.id).where(
-            func.lower(Organisation.code) == form.code.data.lower(), Organisation.id != (org.id or 0)))
-        if clash:
-            form.code.errors.append(_("Another organisation already has this code."))
-        else:
+    if form.is_submitted():
+        valid = form.validate()
+        if form.code.data and db.session.scalar(select(Organisation.id).where(
+                func.lower(Organisation.code) == form.code.data.lower(), Organisation.id != (org.id or 0))):
+            form.code.errors = [*form.code.errors, _("Another organisation already has this code.")]
+            valid = False
+        if valid:
             form.populate_obj(org)
             org.country = form.country.data or None
             org.contact_email = form.contact_email.data or None

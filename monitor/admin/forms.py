@@ -19,7 +19,7 @@ class OrganisationForm(FlaskForm):
         description=_l("Used in import files, for example caritas or iom-ge."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=[(k, v) for k, v in codes.ORGANISATION_KINDS.items()])
-    parent_id = SelectField(_l("Works with (reintegration partner)"), coerce=_optional_int, validators=[Optional()])
+    parent_id = SelectField(_l("Works with (reintegration partner)"), coerce=_optional_int)
     country = SelectField(_l("Country"), validators=[Optional()])
     sender_name = StringField(_l("SMS sender name"), validators=[Optional(), Length(max=40)],
                               description=_l("The name returnees know and trust, for example Caritas."))

@@ -67,6 +67,7 @@ class ReturneeForm(FlaskForm):
             del self.local_partner_id
         self.e164_phone = None
         self._has_stored_phone = has_stored_phone
+        self._show_organisations = show_organisations
 
     def validate_local_partner_id(self, field):
         if field.data is None:
@@ -97,7 +98,7 @@ class ReturneeForm(FlaskForm):
         values["name"] = (self.name.data or "").strip() or None
         if self.e164_phone:
             values["phone"] = self.e164_phone
-        if hasattr(self, "partner_id"):
+        if self._show_organisations:
             values["partner_id"] = self.partner_id.data
             values["local_partner_id"] = self.local_partner_id.data
         return values

@@ -1,0 +1,249 @@
+"""Admin pages, returnee pages, the operations behind them, and their audit trail."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from monitor.extensions import db
+from monitor.models import AuditEntry, Organisation, Returnee, User
+from tests.conftest import PASSWORD
+
+
+def last_audit(action=None):
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    return db.session.scalars(stmt).first()
+
+
+def edit_data(returnee, **overrides):
+    data = {
+        "destination_country": returnee.destination_country, "partner_id": str(returnee.partner_id),
+        "local_partner_id": str(returnee.local_partner_id or ""), "return_date": returnee.return_date.isoformat(),
+        "language": returnee.language, "preferred_channel": returnee.preferred_channel, "sex": "",
+        "birth_year": "", "adults": "", "children": "", "support_package": "", "name": "", "phone": "",
+    }
+    data.update(overrides)
+    return data
+
+
+# -- organisations ------------------------------------------------------------------------------
+
+def test_admin_creates_a_local_partner(users, orgs, browser_for):
+    browser = browser_for(users["admin"])
+    response = browser.post("/admin/organisations/new", {
+        "code": "iom-iq", "name": "IOM Erbil", "kind": "local", "parent_id": str(orgs["iom"].id), "country": "IQ",
+        "sender_name": "", "contact_phone": "", "contact_email": "", "active": "y"})
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.code == "iom-iq"))
+    assert org.parent_id == orgs["iom"].id and org.country == "IQ" and org.signature == "IOM"
+    assert last_audit().action == "organisation.create"
+    assert "IOM Erbil" in browser.get("/admin/organisations").get_data(as_text=True)
+
+
+def test_organisation_form_errors(users, orgs, browser_for):
+    browser = browser_for(users["admin"])
+    page = browser.post("/admin/organisations/new", {
+        "code": "caritas", "name": "Copy", "kind": "local", "parent_id": "", "country": ""}).get_data(as_text=True)
+    assert "Another organisation already has this code." in page
+    assert "A local partner works with a reintegration partner." in page
+    page = browser.post("/admin/organisations/new", {"code": "Bad Code!", "name": "", "kind": "reintegration"}).get_data(as_text=True)
+    assert "Lower-case letters, digits and hyphens only." in page
+    assert db.session.scalar(select(func.count()).select_from(Organisation)) == 5
+
+
+# -- users --------------------------------------------------------------------------------------
+
+def test_admin_creates_partner_staff(users, orgs, browser_for):
+    browser = browser_for(users["admin"])
+    response = browser.post("/admin/users/new", {
+        "email": "New.Staff@IOM.example", "role": "partner", "organisation_id": str(orgs["iom-ge"].id),
+        "locale": "fr", "password": "a long enough password", "active": "y"})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "new.staff@iom.example"))
+    assert user.organisation_id == orgs["iom-ge"].id and user.locale == "fr"
+    assert browser_for().login("new.staff@iom.example", "a long enough password").status_code == 302
+
+
+def test_user_form_errors(users, orgs, browser_for):
+    browser = browser_for(users["admin"])
+    page = browser.post("/admin/users/new", {"email": "x@example.org", "role": "partner", "organisation_id": "",
+                                             "password": "a long enough password"}).get_data(as_text=True)
+    assert "partner staff must belong to a partner organisation" in page
+    page = browser.post("/admin/users/new", {"email": "admin@example.org", "role": "admin",
+                                             "password": "a long enough password"}).get_data(as_text=True)
+    assert "there is already an account for admin@example.org" in page
+    page = browser.post("/admin/users/new", {"email": "y@example.org", "role": "admin", "password": ""}).get_data(as_text=True)
+    assert "A new account needs a password." in page
+    page = browser.post(f"/admin/users/{users['admin'].id}", {"email": "admin@example.org", "role": "analyst",
+                                                              "active": "y"}).get_data(as_text=True)
+    assert "You cannot deactivate yourself" in page
+    db.session.refresh(users["admin"])
+    assert users["admin"].role == "admin"
+
+
+def test_role_change_ends_the_users_sessions(users, orgs, browser_for):
+    staff = browser_for(users["iom"])
+    admin = browser_for(users["admin"])
+    response = admin.post(f"/admin/users/{users['iom'].id}", {
+        "email": "staff@iom.example", "role": "analyst", "organisation_id": "", "locale": "", "active": "y"})
+    assert response.status_code == 302
+    assert staff.get("/returnees/").status_code == 302
+    entry = last_audit("user.edit")
+    assert entry.details == {"fields": ["role", "organisation"]}
+
+
+def test_cli_create_user(app, orgs):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-user", "Coord@Caritas.example", "--role", "partner", "--partner", "CARITAS",
+                                 "--password-stdin"], input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert "created partner coord@caritas.example (caritas)" in result.output
+    result = runner.invoke(args=["create-user", "other@example.org", "--role", "partner", "--partner", "nope",
+                                 "--password-stdin"], input="a long enough password\n")
+    assert result.exit_code == 1 and "unknown organisation 'nope'" in result.output
+    result = runner.invoke(args=["create-user", "other@example.org", "--role", "admin", "--password-stdin"], input="short\n")
+    assert result.exit_code == 1 and "at least 12 characters" in result.output
+    result = runner.invoke(args=["create-user", "not-an-email", "--role", "admin", "--password-stdin"],
+                           input="a long enough password\n")
+    assert result.exit_code == 1 and "not a valid e-mail address" in result.output
+    result = runner.invoke(args=["create-user", "prompted@example.org", "--role", "analyst"],
+                           input="a long enough password\na long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2
+    assert last_audit("user.create").actor == "cli"
+
+
+# -- returnees ----------------------------------------------------------------------------------
+
+def test_partner_edits_a_case(users, returnees, browser_for):
+    returnee = returnees["caritas-ge"]
+    browser = browser_for(users["caritas-ge"])
+    form = browser.get(f"/returnees/{returnee.code}/edit").get_data(as_text=True)
+    assert "+995555123456" not in form and "Nino" not in form  # never pre-filled
+    assert 'name="partner_id"' not in form  # partner staff cannot move a case to another partner
+    response = browser.post(f"/returnees/{returnee.code}/edit", edit_data(
+        returnee, phone="555 98 76 54", language="ru", vulnerabilities=["medical", "family_with_children"],
+        children="2"))
+    assert response.status_code == 302
+    db.session.refresh(returnee)
+    assert returnee.phone == "+995555987654" and returnee.language == "ru" and returnee.children == 2
+    assert returnee.vulnerabilities == ["family_with_children", "medical"]
+    assert returnee.name == "Nino Beridze"  # an empty box keeps the stored name
+    entry = last_audit("returnee.edit")
+    assert entry.object_id == returnee.code and entry.user_id == users["caritas-ge"].id
+    assert sorted(entry.details["fields"]) == ["children", "language", "phone", "vulnerabilities"]
+    assert "555" not in str(entry.details)  # the audit names fields, never personal data
+
+
+def test_edit_rejects_a_bad_phone_number_and_keeps_the_stored_one(users, returnees, browser_for):
+    returnee = returnees["caritas-ge"]
+    browser = browser_for(users["admin"])
+    page = browser.post(f"/returnees/{returnee.code}/edit", edit_data(returnee, phone="12")).get_data(as_text=True)
+    assert "the phone number is not a valid number" in page
+    db.session.refresh(returnee)
+    assert returnee.phone == "+995555123456"
+
+
+def test_admin_moves_a_case_and_local_partner_must_match(users, returnees, orgs, browser_for):
+    returnee = returnees["caritas-ge"]
+    browser = browser_for(users["admin"])
+    page = browser.post(f"/returnees/{returnee.code}/edit", edit_data(
+        returnee, partner_id=str(orgs["iom"].id), local_partner_id=str(orgs["caritas-ge"].id))).get_data(as_text=True)
+    assert "This local partner does not work with the chosen reintegration partner." in page
+    response = browser.post(f"/returnees/{returnee.code}/edit", edit_data(
+        returnee, partner_id=str(orgs["iom"].id), local_partner_id=str(orgs["iom-ge"].id)))
+    assert response.status_code == 302
+    db.session.refresh(returnee)
+    assert returnee.partner_id == orgs["iom"].id
+    assert browser_for(users["caritas-ge"]).get(f"/returnees/{returnee.code}").status_code == 404
+
+
+def test_consent_withdrawal_and_new_consent(users, returnees, browser_for):
+    returnee = returnees["caritas-ge"]
+    browser = browser_for(users["caritas-ge"])
+    page = browser.post(f"/returnees/{returnee.code}/consent/withdraw", {}).get_data(as_text=True)
+    db.session.refresh(returnee)
+    assert returnee.consent_active  # not confirmed: nothing happens
+    browser.post(f"/returnees/{returnee.code}/consent/withdraw", {"withdraw-confirm": "y"})
+    db.session.refresh(returnee)
+    assert not returnee.consent_active and not returnee.may_contact("sms") and not returnee.may_contact("phone")
+    assert last_audit().action == "returnee.consent.withdraw"
+    assert returnee not in db.session.scalars(select(Returnee).where(Returnee.contactable_clause())).all()
+
+    browser.post(f"/returnees/{returnee.code}/consent", {"consent-channels": ["phone"], "consent-method": "verbal"})
+    db.session.refresh(returnee)
+    assert returnee.consent_active and returnee.may_contact("phone") and not returnee.may_contact("sms")
+    assert [e.kind for e in returnee.consent_events] == ["given", "withdrawn", "given"]
+    page = browser.get(f"/returnees/{returnee.code}").get_data(as_text=True)
+    assert "withdrawn" in page
+
+
+def test_do_not_contact_blocks_every_channel(users, returnees, browser_for):
+    returnee = returnees["caritas-ge"]
+    browser = browser_for(users["admin"])
+    browser.post(f"/returnees/{returnee.code}/do-not-contact", {"value": "1"})
+    db.session.refresh(returnee)
+    assert returnee.do_not_contact and not returnee.may_contact("sms") and not returnee.may_contact("phone")
+    contactable = db.session.scalars(select(Returnee.code).where(Returnee.contactable_clause())).all()
+    assert sorted(contactable) == ["AM-C-001", "GE-C-002", "GE-I-001"]
+    assert "Do not contact" in browser.get("/returnees/?status=do_not_contact").get_data(as_text=True)
+    browser.post(f"/returnees/{returnee.code}/do-not-contact", {"value": "0"})
+    db.session.refresh(returnee)
+    assert not returnee.do_not_contact
+    assert [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_id == returnee.code)
+                                                 .order_by(AuditEntry.id))][-2:] == [
+        "returnee.do_not_contact.set", "returnee.do_not_contact.clear"]
+
+
+def test_contact_view_is_audited(users, returnees, browser_for):
+    browser_for(users["caritas"]).post("/returnees/GE-C-001/contact")
+    entry = last_audit()
+    assert (entry.action, entry.object_type, entry.object_id, entry.user_id) == (
+        "returnee.contact.view", "returnees", "GE-C-001", users["caritas"].id)
+
+
+def test_phone_number_is_encrypted_at_rest(app, returnees):
+    raw = db.session.execute(db.text("SELECT phone, name, phone_lookup FROM returnees WHERE code = 'GE-C-001'")).one()
+    assert "+995" not in raw.phone and "Nino" not in raw.name
+    assert len(raw.phone_lookup) == 64
+
+
+def test_list_filters_and_pagination(app, users, orgs, browser_for):
+    from tests.conftest import make_returnee
+    for number in range(60):
+        make_returnee(orgs["iom"], f"GE-P-{number:03d}", orgs["iom-ge"])
+    db.session.commit()
+    browser = browser_for(users["iom"])
+    first = browser.get("/returnees/").get_data(as_text=True)
+    assert "60 returnees" in first and "Page 1 of 2" in first
+    assert "Page 2 of 2" in browser.get("/returnees/?page=2").get_data(as_text=True)
+    assert "1 returnee" in browser.get("/returnees/?q=GE-P-059").get_data(as_text=True)
+    assert "0 returnees" in browser.get("/returnees/?country=AM").get_data(as_text=True)
+    assert "60 returnees" in browser.get("/returnees/?status=contactable").get_data(as_text=True)
+
+
+def test_audit_log_page(users, returnees, browser_for):
+    browser = browser_for(users["admin"])
+    browser.post("/returnees/GE-C-001/contact")
+    page = browser.get("/admin/audit?action=returnee.contact").get_data(as_text=True)
+    assert "returnee.contact.view" in page and "GE-C-001" in page and "login" not in page.split("<tbody>")[1]
+
+
+def test_demo_command(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "--size", "40"])
+    assert result.exit_code == 0, result.output
+    assert "admin@demo.example" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Returnee)) == 40
+    assert len(set(db.session.scalars(select(Returnee.destination_country)))) >= 4
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0 and "already holds data" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Returnee)) == 40
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 1
+
+
+def test_friendly_404_and_no_stack_trace(users, browser_for):
+    response = browser_for(users["admin"]).get("/returnees/NOPE-1")
+    assert response.status_code == 404
+    assert "Traceback" not in response.get_data(as_text=True)

@@ -1,0 +1,87 @@
+"""Configuration from the environment, and the production guard."""
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from monitor.config import ConfigError, load_config
+
+PRODUCTION = {
+    "MONITOR_ENV": "production",
+    "SECRET_KEY": "x" * 40,
+    "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "DATABASE_URL": "postgresql://monitor@db.internal/monitor",
+    "SMS_BACKEND": "twilio",
+    "PUBLIC_BASE_URL": "https://monitor.example.org",
+}
+
+
+def test_development_defaults_generate_secrets_once(tmp_path):
+    first = load_config({}, instance_path=tmp_path)
+    second = load_config({}, instance_path=tmp_path)
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) >= 32
+    assert first["DATA_ENCRYPTION_KEYS"] == second["DATA_ENCRYPTION_KEYS"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'monitor.sqlite'}"
+    assert first["SMS_BACKEND"] == "console"
+    assert first["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_accepts_a_complete_environment(tmp_path):
+    config = load_config(PRODUCTION, instance_path=tmp_path)
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://monitor@db.internal/monitor"
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("SECRET_KEY", "SECRET_KEY must be set"),
+    ("DATA_ENCRYPTION_KEY", "DATA_ENCRYPTION_KEY must be set"),
+    ("DATABASE_URL", "not SQLite"),
+    ("SMS_BACKEND", "SMS_BACKEND must be chosen"),
+    ("PUBLIC_BASE_URL", "https://"),
+])
+def test_production_refuses_development_defaults(tmp_path, missing, message):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError, match=message):
+        load_config(env, instance_path=tmp_path)
+
+
+def test_production_refuses_a_short_secret(tmp_path):
+    with pytest.raises(ConfigError, match="at least 32"):
+        load_config(PRODUCTION | {"SECRET_KEY": "short"}, instance_path=tmp_path)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"MONITOR_ENV": "staging"}, "MONITOR_ENV"),
+    ({"SMS_BACKEND": "carrier-pigeon"}, "SMS_BACKEND"),
+    ({"DATA_ENCRYPTION_KEY": "not-a-key"}, "Fernet"),
+])
+def test_bad_values_are_named(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(env, instance_path=tmp_path)
+
+
+def test_key_rotation_keeps_old_data_readable(tmp_path):
+    from monitor import create_app
+    from monitor.extensions import cipher
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    base = {"MONITOR_ENV": "testing", "MONITOR_INSTANCE_PATH": str(tmp_path)}
+    with create_app(env=base | {"DATA_ENCRYPTION_KEY": old}).app_context():
+        token = cipher.encrypt("+995555123456")
+    with create_app(env=base | {"DATA_ENCRYPTION_KEY": f"{new},{old}"}).app_context():
+        assert cipher.decrypt(token) == "+995555123456"
+    with create_app(env=base | {"DATA_ENCRYPTION_KEY": new}).app_context():
+        with pytest.raises(RuntimeError, match="cannot be decrypted"):
+            cipher.decrypt(token)
+
+
+def test_cli_refuses_to_start_in_production_on_defaults(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "routes"], capture_output=True, text=True,
+                            env={"MONITOR_ENV": "production", "MONITOR_INSTANCE_PATH": str(tmp_path), "PATH": ""})
+    assert result.returncode != 0
+    assert "refusing to start in production" in result.stderr
