@@ -139,7 +139,7 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
             continue
         report.rows += 1
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            report.errors.append(RowError(line, _("more cells than columns")))
+            report.errors.append(RowError(line, _("more cells than columns: a value that holds the separator must be in quotes")))
             continue
         raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
         code = raw["code"].strip()

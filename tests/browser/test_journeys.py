@@ -1,0 +1,96 @@
+"""User journeys in a real browser: an administrator importing and managing cases, partner
+staff limited to their own organisation, an analyst who never sees contact details."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from monitor.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOTS.mkdir(exist_ok=True)
+
+
+def log_in(page, email):
+    page.goto("/login")
+    page.fill("#email", email)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit] >> text=Log in")
+    page.wait_for_url(re.compile(r"/returnees/"))
+
+
+def test_admin_imports_then_withdraws_consent(page, tmp_path):
+    log_in(page, "admin@demo.example")
+    csv_file = tmp_path / "returns.csv"
+    csv_file.write_bytes(
+        "\ufeffcode;destination_country;partner;local_partner;return_date;language;channel;phone;consent\r\n"
+        "BR-TEST-1;Georgia;Caritas;caritas-ge;2026-10-01;ka;sms;+995 555 12 34 56;yes\r\n"
+        "BR-TEST-2;GEO;iom;;2026-10-02;ru;phone;555 65 43 21;\"sms;phone\"\r\n".encode("utf-8"))
+    page.click("nav >> text=Import")
+    page.set_input_files("#file", str(csv_file))
+    page.uncheck("#dry_run")
+    page.click("button:text('Import')")
+    assert "2 rows read: 2 created" in page.inner_text("main")
+
+    page.click("nav >> text=Returnees")
+    page.fill("#q", "BR-TEST-1")
+    page.click("button:text('Search')")
+    page.click("a:text('BR-TEST-1')")
+    assert "Georgia" in page.inner_text("dl.facts")
+    assert "+995555123456" not in page.content()
+    page.click("button:text('Show contact details')")
+    assert "+995555123456" in page.inner_text("main")
+
+    page.check("#withdraw-confirm")
+    page.click("button.danger:text('Withdraw consent')")
+    assert "Consent withdrawn" in page.inner_text("main")
+    assert page.locator("h1 .badge").inner_text() == "Consent withdrawn"
+
+    page.goto("/admin/audit?object=BR-TEST-1")
+    log = page.inner_text("table")
+    assert "returnee.contact.view" in log and "returnee.consent.withdraw" in log
+
+    page.click("button:text('Log out')")
+    page.wait_for_url(re.compile(r"/login"))
+    assert "You are logged out." in page.inner_text("main")
+
+
+def test_partner_sees_only_own_cases(page, live_server):
+    log_in(page, "caritas-ge@demo.example")
+    codes = page.locator("tbody tr td:first-child a").all_inner_texts()
+    assert codes and all(code.startswith("GE-") or code.startswith("BR-TEST") for code in codes)
+    nav = page.inner_text("header nav")
+    assert "Import" not in nav and "Users" not in nav
+    response = page.goto("/admin/users")
+    assert response.status == 403
+
+
+def test_analyst_switches_to_french(page):
+    log_in(page, "analyst@demo.example")
+    page.select_option("#locale-switch", "fr")
+    page.click("form.language button")
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("h1").inner_text() == "Personnes rentrées"
+    page.locator("tbody tr td:first-child a").first.click()
+    assert "Afficher les coordonnées" not in page.content()
+    assert "Show contact details" not in page.content()
+
+
+def test_pages_work_on_a_small_screen_without_javascript(chromium, live_server, tmp_path):
+    context = chromium.new_context(base_url=live_server["url"], java_script_enabled=False,
+                                   viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    log_in(page, "iom@demo.example")  # a plain form post: no script needed
+    page.screenshot(path=str(SCREENSHOTS / "returnees-mobile.png"), full_page=True)
+    assert page.locator("table").is_visible()
+    # Nothing wider than the phone's screen: no sideways scrolling.
+    assert page.locator("main").bounding_box()["width"] <= 360
+    assert page.locator("table").bounding_box()["width"] <= 360
+    page.locator("tbody tr td:first-child a").first.click()
+    assert page.locator("dl.facts").first.bounding_box()["width"] <= 360
+    page.screenshot(path=str(SCREENSHOTS / "returnee-mobile.png"), full_page=True)
+    context.close()
