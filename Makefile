@@ -23,7 +23,7 @@ compile-translations: install
 # Extract every marked string, merge into each catalog, compile. Translate what is new, then commit.
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=return-monitor .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --ignore-obsolete
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete
 	$(BIN)/pybabel compile -d translations
 
 run: compile-translations

@@ -96,6 +96,9 @@ def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool =
     except InvalidValue as problem:
         report.errors.append(RowError(0, str(problem)))
         return report
+    except csv.Error as problem:  # e.g. a cell longer than the csv module accepts
+        report.errors.append(RowError(0, _("the file cannot be read as CSV: %(problem)s", problem=str(problem))))
+        return report
     if dry_run or (report.errors and not skip_invalid) or report.file_error:
         return report
     _write(rows, report, user, actor)
@@ -113,7 +116,8 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
     if not text.strip():
         raise InvalidValue(_("the file is empty"))
     first_line = text.lstrip("\r\n").splitlines()[0]
-    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(first_line))
+    # newline="": the csv module sees the line endings as they are, "\r" alone included.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
     header = [h.strip().lower() for h in next(reader)]
     while header and not header[-1]:  # Excel's trailing empty columns
         header.pop()
@@ -201,7 +205,13 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
     else:
         values["partner_id"] = partner.id
 
+    stored = existing.get(raw["code"].strip())
     local_code = raw.get("local_partner", "").strip().lower()
+    if not local_code and stored is not None and stored.local_partner is not None and partner is not None \
+            and "partner_id" in values and stored.local_partner.parent_id != partner.id:
+        # An empty cell keeps the stored local partner, which must still work with the partner.
+        problems.append(_("the case's local partner %(local)s does not work with %(partner)s: give its local partner",
+                          local=stored.local_partner.code, partner=partner.code))
     if local_code:
         local = organisations.get(local_code)
         if local is None or local.kind != "local":
@@ -232,8 +242,7 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
     if name:
         values["name"] = name[:200]
 
-    stored = existing.get(code) if code else None
-    if channel in ("sms", "phone") and "phone" not in values and not (stored and stored.phone):
+    if channel in ("sms", "phone") and not raw["phone"].strip() and not (stored and stored.phone):
         problems.append(_("channel %(channel)s needs a phone number", channel=channel))
     if problems:
         return None, problems
@@ -267,7 +276,7 @@ def _update_consent(returnee: Returnee, row: _Row, report: ImportReport, user, a
                 "consent was withdrawn on %(date)s; the import does not give it again",
                 date=returnee.consent_withdrawn_at.date().isoformat()), row.code))
         return False
-    if sorted(row.consent) == returnee.consent_channels:
+    if sorted(row.consent) == sorted(returnee.consent_channels):
         return False
     if not row.consent and returnee.consent_given:
         return operations.withdraw_consent(returnee, "import", user=user, actor=actor)
