@@ -118,7 +118,10 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
     first_line = text.lstrip("\r\n").splitlines()[0]
     # newline="": the csv module sees the line endings as they are, "\r" alone included.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    header = [h.strip().lower() for h in next(reader)]
+    header = next(reader)
+    while not any(cell.strip() for cell in header):  # blank lines before the header
+        header = next(reader)
+    header = [h.strip().lower() for h in header]
     while header and not header[-1]:  # Excel's trailing empty columns
         header.pop()
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -154,6 +157,8 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
             seen[code] = line
         raw_rows.append((line, raw))
 
+    if report.rows == 0:
+        raise InvalidValue(_("the file has a header but no rows"))
     existing = _existing_by_code([raw["code"].strip() for _line, raw in raw_rows])
     valid = []
     for line, raw in raw_rows:
@@ -214,7 +219,7 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
                           local=stored.local_partner.code, partner=partner.code))
     if local_code:
         local = organisations.get(local_code)
-        if local is None or local.kind != "local":
+        if local is None or local.kind != "local" or not local.active:
             problems.append(_("unknown local partner %(value)s", value=repr(raw["local_partner"].strip()[:40])))
         elif partner is not None and local.parent_id != partner.id:
             problems.append(_("local partner %(local)s does not work with %(partner)s", local=local.code, partner=partner.code))

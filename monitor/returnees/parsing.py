@@ -43,7 +43,7 @@ def parse_country(value: str) -> str:
 
 def parse_return_date(value: str, today: date | None = None) -> date:
     value = value.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise InvalidValue(_("the return date %(value)s is not written YYYY-MM-DD", value=repr(value[:30])))
     try:
         parsed = date.fromisoformat(value)
@@ -140,7 +140,7 @@ def parse_int(value: str, what: str, low: int, high: int) -> int | None:
     value = value.strip()
     if not value:
         return None
-    if not re.fullmatch(r"\d+", value):
+    if not re.fullmatch(r"[0-9]+", value):
         raise InvalidValue(_("%(what)s %(value)s is not a whole number", what=what, value=repr(value[:20])))
     number = int(value)
     if not low <= number <= high:
