@@ -117,7 +117,7 @@ def _init_errors(app: Flask) -> None:
             400: (_("Bad request"), _("The request could not be understood.")),
             403: (_("Not allowed"), _("Your account does not give access to this page.")),
             404: (_("Not found"), _("There is no such page, or it is not yours to see.")),
-            405: (_("Not allowed"), _("This page cannot be used that way.")),
+            405: (_("Method not allowed"), _("This page cannot be used that way.")),
             413: (_("File too large"), _("The file is larger than the upload limit.")),
             429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")),
         }

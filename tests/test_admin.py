@@ -45,7 +45,7 @@ def test_organisation_form_errors(users, orgs, browser_for):
     page = browser.post("/admin/organisations/new", {
         "code": "caritas", "name": "Copy", "kind": "local", "parent_id": "", "country": ""}).get_data(as_text=True)
     assert "Another organisation already has this code." in page
-    assert "A local partner works with a reintegration partner." in page
+    assert "Choose the reintegration partner this local partner works with." in page
     page = browser.post("/admin/organisations/new", {"code": "Bad Code!", "name": "", "kind": "reintegration"}).get_data(as_text=True)
     assert "Lower-case letters, digits and hyphens only." in page
     assert db.session.scalar(select(func.count()).select_from(Organisation)) == 5
@@ -68,10 +68,10 @@ def test_user_form_errors(users, orgs, browser_for):
     browser = browser_for(users["admin"])
     page = browser.post("/admin/users/new", {"email": "x@example.org", "role": "partner", "organisation_id": "",
                                              "password": "a long enough password"}).get_data(as_text=True)
-    assert "partner staff must belong to a partner organisation" in page
+    assert "Partner staff must belong to a partner organisation." in page
     page = browser.post("/admin/users/new", {"email": "admin@example.org", "role": "admin",
                                              "password": "a long enough password"}).get_data(as_text=True)
-    assert "there is already an account for admin@example.org" in page
+    assert "There is already an account for admin@example.org." in page
     page = browser.post("/admin/users/new", {"email": "y@example.org", "role": "admin", "password": ""}).get_data(as_text=True)
     assert "A new account needs a password." in page
     page = browser.post(f"/admin/users/{users['admin'].id}", {"email": "admin@example.org", "role": "analyst",
@@ -100,9 +100,9 @@ def test_cli_create_user(app, orgs):
     assert "created partner coord@caritas.example (caritas)" in result.output
     result = runner.invoke(args=["create-user", "other@example.org", "--role", "partner", "--partner", "nope",
                                  "--password-stdin"], input="a long enough password\n")
-    assert result.exit_code == 1 and "unknown organisation 'nope'" in result.output
+    assert result.exit_code == 1 and "Unknown organisation nope." in result.output
     result = runner.invoke(args=["create-user", "other@example.org", "--role", "admin", "--password-stdin"], input="short\n")
-    assert result.exit_code == 1 and "at least 12 characters" in result.output
+    assert result.exit_code == 1 and "Use at least 12 characters for the password." in result.output
     result = runner.invoke(args=["create-user", "not-an-email", "--role", "admin", "--password-stdin"],
                            input="a long enough password\n")
     assert result.exit_code == 1 and "not a valid e-mail address" in result.output

@@ -180,9 +180,9 @@ def test_invalid_phone_numbers_are_rejected_without_repeating_them(orgs):
     report = run(csv_file(line("X-1"), *(line(f"X-{i}", phone=p) for i, p in enumerate(INVALID_PHONES, start=2))))
     assert errors(report) == [
         (3, "X-2", "the phone number is not a valid number (checked for GE)"),
-        (4, "X-3", "the phone number cannot be read as a phone number"),
+        (4, "X-3", "the phone number cannot be read: use digits and spaces, country code first"),
         (5, "X-4", "the phone number is not a valid number (checked for GE)"),
-        (6, "X-5", "the phone number cannot be read as a phone number"),
+        (6, "X-5", "the phone number cannot be read: use digits and spaces, country code first"),
     ]
     text = "\n".join(str(e) for e in report.errors)
     for phone in INVALID_PHONES:
@@ -375,10 +375,10 @@ def test_every_problem_of_a_row_is_reported(orgs):
     report = run(data)
     assert errors(report) == [
         (2, "X-1", "sex 'q' is not understood: use f, m or x"),
-        (2, "X-1", "birth year '1985.5' is not a whole number"),
-        (2, "X-1", "adults 51 is out of range (0 to 50)"),
-        (2, "X-1", "children '-1' is not a whole number"),
-        (2, "X-1", "only one support package may be given"),
+        (2, "X-1", "column birth_year: '1985.5' is not a whole number"),
+        (2, "X-1", "column adults: 51 is out of range (0 to 50)"),
+        (2, "X-1", "column children: '-1' is not a whole number"),
+        (2, "X-1", "column support: give only one value"),
         (3, "X-2", "the return date '' is not written YYYY-MM-DD"),
         (3, "X-2", "unknown language '': use one of " + ", ".join(codes.RETURNEE_LANGUAGES)),
         (3, "X-2", "unknown channel '': use sms, phone or none"),
@@ -472,7 +472,7 @@ def test_vulnerability_lists(orgs):
 
     report = run(csv_file(line("X-1", columns, vulnerabilities="medical;pregnant"), header=columns))
     assert errors(report) == [
-        (2, "X-1", "unknown vulnerability 'pregnant': use " + ", ".join(codes.VULNERABILITIES))]
+        (2, "X-1", "column vulnerabilities: unknown value 'pregnant': use " + ", ".join(codes.VULNERABILITIES))]
     assert case("X-1").vulnerabilities == ["other"]
 
 

@@ -106,9 +106,9 @@ def test_empty_phone_is_none():
 @pytest.mark.parametrize("value, expected", [
     ("555 12", "the phone number is not a valid number (checked for GE)"),
     ("+995 12", "the phone number is not a valid number (checked for GE)"),
-    ("not a number", "the phone number cannot be read as a phone number"),
-    ("+", "the phone number cannot be read as a phone number"),
-    ("9" * 30, "the phone number cannot be read as a phone number"),
+    ("not a number", "the phone number cannot be read: use digits and spaces, country code first"),
+    ("+", "the phone number cannot be read: use digits and spaces, country code first"),
+    ("9" * 30, "the phone number cannot be read: use digits and spaces, country code first"),
 ])
 def test_invalid_phone_message_never_holds_the_number(value, expected):
     text = message(parse_phone, value, "GE")
@@ -159,22 +159,22 @@ def test_consent_not_understood(value):
 
 def test_vulnerability_list():
     allowed = codes.VULNERABILITIES
-    assert parse_code_list("medical; Family with children", allowed, "vulnerability") == [
+    assert parse_code_list("medical; Family with children", allowed, "vulnerabilities") == [
         "family_with_children", "medical"]
-    assert parse_code_list("trafficking-victim;;OTHER;other", allowed, "vulnerability") == ["other", "trafficking_victim"]
-    assert parse_code_list("", allowed, "vulnerability") == []
-    assert parse_code_list(" ; ", allowed, "vulnerability") == []
-    assert message(parse_code_list, "medical;pregnant", allowed, "vulnerability") == (
-        "unknown vulnerability 'pregnant': use " + ", ".join(allowed))
+    assert parse_code_list("trafficking-victim;;OTHER;other", allowed, "vulnerabilities") == ["other", "trafficking_victim"]
+    assert parse_code_list("", allowed, "vulnerabilities") == []
+    assert parse_code_list(" ; ", allowed, "vulnerabilities") == []
+    assert message(parse_code_list, "medical;pregnant", allowed, "vulnerabilities") == (
+        "column vulnerabilities: unknown value 'pregnant': use " + ", ".join(allowed))
 
 
 def test_single_code():
     allowed = codes.SUPPORT_PACKAGES
-    assert parse_code("Reintegration vulnerable", allowed, "support package") == "reintegration_vulnerable"
-    assert parse_code("", allowed, "support package") is None
-    assert message(parse_code, "medical;return_only", allowed, "support package") == (
-        "only one support package may be given")
-    assert message(parse_code, "cash", allowed, "support package").startswith("unknown support package 'cash'")
+    assert parse_code("Reintegration vulnerable", allowed, "support") == "reintegration_vulnerable"
+    assert parse_code("", allowed, "support") is None
+    assert message(parse_code, "medical;return_only", allowed, "support") == (
+        "column support: give only one value")
+    assert message(parse_code, "cash", allowed, "support").startswith("column support: unknown value 'cash'")
 
 
 @pytest.mark.parametrize("value, expected", [("f", "f"), ("M", "m"), ("Female", "f"), ("man", "m"), ("V", "f"),
@@ -188,10 +188,10 @@ def test_sex_not_understood():
 
 
 def test_whole_numbers():
-    assert parse_int(" 1985 ", "birth year", 1900, 2026) == 1985
-    assert parse_int("", "birth year", 1900, 2026) is None
+    assert parse_int(" 1985 ", "birth_year", 1900, 2026) == 1985
+    assert parse_int("", "birth_year", 1900, 2026) is None
     assert parse_int("0", "children", 0, 50) == 0
-    assert message(parse_int, "1985.0", "birth year", 1900, 2026) == "birth year '1985.0' is not a whole number"
-    assert message(parse_int, "-1", "children", 0, 50) == "children '-1' is not a whole number"
-    assert message(parse_int, "51", "children", 0, 50) == "children 51 is out of range (0 to 50)"
-    assert message(parse_int, "1899", "birth year", 1900, 2026) == "birth year 1899 is out of range (1900 to 2026)"
+    assert message(parse_int, "1985.0", "birth_year", 1900, 2026) == "column birth_year: '1985.0' is not a whole number"
+    assert message(parse_int, "-1", "children", 0, 50) == "column children: '-1' is not a whole number"
+    assert message(parse_int, "51", "children", 0, 50) == "column children: 51 is out of range (0 to 50)"
+    assert message(parse_int, "1899", "birth_year", 1900, 2026) == "column birth_year: 1899 is out of range (1900 to 2026)"

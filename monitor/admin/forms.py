@@ -18,7 +18,7 @@ class OrganisationForm(FlaskForm):
         Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Lower-case letters, digits and hyphens only."))],
         description=_l("Used in import files, for example caritas or iom-ge."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=[(k, v) for k, v in codes.ORGANISATION_KINDS.items()])
+    kind = SelectField(_l("Type"), choices=[(k, v) for k, v in codes.ORGANISATION_KINDS.items()])
     parent_id = SelectField(_l("Works with (reintegration partner)"), coerce=_optional_int)
     country = SelectField(_l("Country"), validators=[Optional()])
     sender_name = StringField(_l("SMS sender name"), validators=[Optional(), Length(max=40)],
@@ -34,7 +34,7 @@ class OrganisationForm(FlaskForm):
 
     def validate_parent_id(self, field):
         if self.kind.data == "local" and field.data is None:
-            raise ValidationError(_l("A local partner works with a reintegration partner."))
+            raise ValidationError(_l("Choose the reintegration partner this local partner works with."))
         if self.kind.data == "reintegration" and field.data is not None:
             raise ValidationError(_l("A reintegration partner does not work under another one."))
 
@@ -47,7 +47,7 @@ class UserForm(FlaskForm):
     locale = SelectField(_l("Interface language"), choices=[("", "—"), ("en", "English"), ("fr", "Français"),
                                                             ("nl", "Nederlands")], validators=[Optional()])
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Use at least %(min)d characters (at most %(max)d)."))],
-                             description=_l("At least 12 characters. Leave empty to keep the current one."))
+                             description=_l("At least %(n)d characters. Leave empty to keep the current one.", n=MIN_PASSWORD_LENGTH))
     active = BooleanField(_l("Active"), default=True)
 
     def __init__(self, *args, organisations=(), **kwargs):

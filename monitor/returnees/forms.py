@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import unicodedata
+
 import pycountry
 from babel import Locale
 from flask_babel import get_locale
@@ -24,7 +26,12 @@ class MultiCheckboxField(SelectMultipleField):
 def country_choices() -> list[tuple[str, str]]:
     territories = Locale.parse(str(get_locale())).territories
     names = [(c.alpha_2, territories.get(c.alpha_2, c.name)) for c in pycountry.countries]
-    return sorted(names, key=lambda pair: pair[1])
+    return sorted(names, key=lambda pair: _collation_key(pair[1]))
+
+
+def _collation_key(name: str) -> str:
+    """Sort 'Bénin' with the Bs before 'Burundi', as a reader expects (accents ignored)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
 
 
 def _choices(mapping, blank=False):

@@ -38,10 +38,11 @@ class RowError:
     code: str | None = None
 
     def __str__(self) -> str:
-        where = _("line %(line)s", line=self.line) if self.line else _("file")
+        if not self.line:
+            return _("file: %(message)s", message=self.message)
         if self.code:
-            where += f" ({self.code})"
-        return f"{where}: {self.message}"
+            return _("line %(line)s (%(code)s): %(message)s", line=self.line, code=self.code, message=self.message)
+        return _("line %(line)s: %(message)s", line=self.line, message=self.message)
 
 
 @dataclass
@@ -232,15 +233,15 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
             values["phone"] = phone
     for name, parse, args, target in (
         ("sex", parse_sex, (), "sex"),
-        ("birth_year", parse_int, (_("birth year"), 1900, today.year), "birth_year"),
-        ("adults", parse_int, (_("adults"), 0, 50), "adults"),
-        ("children", parse_int, (_("children"), 0, 50), "children"),
-        ("support", parse_code, (codes.SUPPORT_PACKAGES, _("support package")), "support_package"),
+        ("birth_year", parse_int, ("birth_year", 1900, today.year), "birth_year"),
+        ("adults", parse_int, ("adults", 0, 50), "adults"),
+        ("children", parse_int, ("children", 0, 50), "children"),
+        ("support", parse_code, (codes.SUPPORT_PACKAGES, "support"), "support_package"),
     ):
         value = take(name, parse, *args)
         if value is not None:
             values[target] = value
-    vulnerabilities = take("vulnerabilities", parse_code_list, codes.VULNERABILITIES, _("vulnerability"))
+    vulnerabilities = take("vulnerabilities", parse_code_list, codes.VULNERABILITIES, "vulnerabilities")
     if vulnerabilities:
         values["vulnerabilities"] = vulnerabilities
     name = raw.get("name", "").strip()

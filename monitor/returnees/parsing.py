@@ -79,7 +79,7 @@ def parse_phone(value: str, country: str) -> str | None:
     try:
         number = phonenumbers.parse(value, country)
     except phonenumbers.NumberParseException:
-        raise InvalidValue(_("the phone number cannot be read as a phone number")) from None
+        raise InvalidValue(_("the phone number cannot be read: use digits and spaces, country code first")) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidValue(_("the phone number is not a valid number (checked for %(country)s)", country=country))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -104,13 +104,14 @@ def parse_consent(value: str) -> list[str]:
 
 
 def parse_code_list(value: str, allowed: dict, what: str) -> list[str]:
+    """`what` is the column (or field) name, a code shown as it is."""
     found = []
     for part in value.split(";"):
         code = re.sub(r"[\s-]+", "_", part.strip().lower())
         if not code:
             continue
         if code not in allowed:
-            raise InvalidValue(_("unknown %(what)s %(value)s: use %(choices)s",
+            raise InvalidValue(_("column %(what)s: unknown value %(value)s: use %(choices)s",
                                  what=what, value=repr(part.strip()[:40]), choices=", ".join(allowed)))
         found.append(code)
     return sorted(set(found))
@@ -119,7 +120,7 @@ def parse_code_list(value: str, allowed: dict, what: str) -> list[str]:
 def parse_code(value: str, allowed: dict, what: str) -> str | None:
     codes_found = parse_code_list(value, allowed, what)
     if len(codes_found) > 1:
-        raise InvalidValue(_("only one %(what)s may be given", what=what))
+        raise InvalidValue(_("column %(what)s: give only one value", what=what))
     return codes_found[0] if codes_found else None
 
 
@@ -141,9 +142,9 @@ def parse_int(value: str, what: str, low: int, high: int) -> int | None:
     if not value:
         return None
     if not re.fullmatch(r"[0-9]+", value):
-        raise InvalidValue(_("%(what)s %(value)s is not a whole number", what=what, value=repr(value[:20])))
+        raise InvalidValue(_("column %(what)s: %(value)s is not a whole number", what=what, value=repr(value[:20])))
     number = int(value)
     if not low <= number <= high:
-        raise InvalidValue(_("%(what)s %(value)s is out of range (%(low)s to %(high)s)",
+        raise InvalidValue(_("column %(what)s: %(value)s is out of range (%(low)s to %(high)s)",
                              what=what, value=number, low=low, high=high))
     return number

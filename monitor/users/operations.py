@@ -19,19 +19,19 @@ def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise UserError(_("%(email)s is not a valid e-mail address", email=repr(email.strip()[:254]))) from None
+        raise UserError(_("%(email)s is not a valid e-mail address.", email=email.strip()[:254])) from None
 
 
 def check_password_strength(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(_("the password must have at least %(n)s characters", n=MIN_PASSWORD_LENGTH))
+        raise UserError(_("Use at least %(n)d characters for the password.", n=MIN_PASSWORD_LENGTH))
 
 
 def check_role(role: str, organisation: Organisation | None) -> None:
     if role not in codes.ROLES:
-        raise UserError(_("unknown role %(role)s: use admin, analyst or partner", role=repr(role)))
+        raise UserError(_("Unknown role %(role)s: use admin, analyst or partner.", role=role))
     if role == "partner" and organisation is None:
-        raise UserError(_("partner staff must belong to a partner organisation"))
+        raise UserError(_("Partner staff must belong to a partner organisation."))
 
 
 def find_organisation(code: str | None) -> Organisation | None:
@@ -39,7 +39,7 @@ def find_organisation(code: str | None) -> Organisation | None:
         return None
     org = db.session.scalar(select(Organisation).where(func.lower(Organisation.code) == code.strip().lower()))
     if org is None:
-        raise UserError(_("unknown organisation %(code)s", code=repr(code)))
+        raise UserError(_("Unknown organisation %(code)s.", code=code))
     return org
 
 
@@ -49,7 +49,7 @@ def create_user(email: str, password: str, role: str, organisation: Organisation
     check_role(role, organisation)
     check_password_strength(password)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
-        raise UserError(_("there is already an account for %(email)s", email=email))
+        raise UserError(_("There is already an account for %(email)s.", email=email))
     user = User(email=email, role=role, organisation=organisation, locale=locale)
     user.set_password(password)
     db.session.add(user)
