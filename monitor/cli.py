@@ -79,18 +79,20 @@ def import_returnees_command(file, dry_run, skip_invalid):
 @click.option("--size", default=300, show_default=True, help="Number of demo returnees.")
 def demo_command(if_empty, size):
     """Load a demo caseload and one demo account per role."""
-    from monitor.demo import database_is_empty, load_demo
+    from monitor.demo import database_is_empty, demo_logins, load_demo
 
     if not database_is_empty():
-        if if_empty:
-            click.echo("the database already holds data: no demo loaded")
-            return
-        raise click.ClickException("the database already holds data; the demo loads into an empty one")
-    logins = load_demo(size=size)
-    click.echo(f"demo loaded: {size} returnees")
-    click.echo("demo logins:")
-    for email, role, password in logins:
-        click.echo(f"  {role:8} {email:28} {password}")
+        if not if_empty:
+            raise click.ClickException("the database already holds data; the demo loads into an empty one")
+        click.echo("the database already holds data: no demo loaded")
+    else:
+        load_demo(size=size)
+        click.echo(f"demo loaded: {size} returnees")
+    logins = demo_logins()
+    if logins:
+        click.echo("demo logins:")
+        for email, role, password in logins:
+            click.echo(f"  {role:8} {email:28} {password}")
 
 
 @click.command("generate-key")

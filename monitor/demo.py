@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from monitor import audit
 from monitor.extensions import db
-from monitor.models import Organisation, Returnee
+from monitor.models import Organisation, Returnee, User
 from monitor.returnees import operations
 from monitor.users.operations import create_user
 
@@ -83,8 +83,18 @@ def _phone(rng: random.Random, country: str) -> str | None:
     return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
 
 
-def load_demo(size: int = 300, seed: int = 2026, today: date | None = None) -> list[tuple[str, str, str]]:
-    """Create the demo organisations, caseload and accounts; returns (email, role, password)."""
+def demo_logins() -> list[tuple[str, str, str]]:
+    """(email, role, password) of the demo accounts that exist and still have the demo password."""
+    logins = []
+    for email, role, _org in DEMO_USERS:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is not None and user.active and user.check_password(DEMO_PASSWORD):
+            logins.append((email, role, DEMO_PASSWORD))
+    return logins
+
+
+def load_demo(size: int = 300, seed: int = 2026, today: date | None = None) -> None:
+    """Create the demo organisations, caseload and accounts."""
     rng = random.Random(seed)
     today = today or date.today()
     orgs: dict[str, Organisation] = {}
@@ -139,10 +149,7 @@ def load_demo(size: int = 300, seed: int = 2026, today: date | None = None) -> l
         if rng.random() < 0.02:
             operations.set_do_not_contact(returnee, True, actor="demo")
 
-    logins = []
     for email, role, org_code in DEMO_USERS:
         create_user(email, DEMO_PASSWORD, role, orgs.get(org_code), actor="demo")
-        logins.append((email, role, DEMO_PASSWORD))
     audit.record("demo.load", actor="demo", details={"returnees": size})
     db.session.commit()
-    return logins

@@ -238,6 +238,11 @@ def test_demo_command(app):
     assert len(set(db.session.scalars(select(Returnee.destination_country)))) >= 4
     result = runner.invoke(args=["demo", "--if-empty"])
     assert result.exit_code == 0 and "already holds data" in result.output
+    assert "analyst@demo.example" in result.output  # make run reprints the logins
+    db.session.scalar(select(User).where(User.email == "analyst@demo.example")).set_password("changed it, not demo")
+    db.session.commit()
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert "analyst@demo.example" not in result.output and "admin@demo.example" in result.output
     assert db.session.scalar(select(func.count()).select_from(Returnee)) == 40
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 1
