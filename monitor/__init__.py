@@ -1,6 +1,7 @@
 """The post-return monitoring web application."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from babel import Locale
@@ -22,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     """Application factory. `config` overrides what the environment (`env`, default
     os.environ) gives; tests use both."""
-    app = Flask(__name__, instance_relative_config=True)
+    instance = (os.environ if env is None else env).get("MONITOR_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
+                instance_relative_config=True)
     app.config.update(load_config(env, instance_path=app.instance_path))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})

@@ -85,3 +85,12 @@ def test_cli_refuses_to_start_in_production_on_defaults(tmp_path):
                             env={"MONITOR_ENV": "production", "MONITOR_INSTANCE_PATH": str(tmp_path), "PATH": ""})
     assert result.returncode != 0
     assert "refusing to start in production" in result.stderr
+
+
+def test_create_app_keeps_secrets_in_monitor_instance_path(tmp_path):
+    from monitor import create_app
+
+    app = create_app(env={"MONITOR_ENV": "testing", "MONITOR_INSTANCE_PATH": str(tmp_path / "inst")})
+    assert app.instance_path == str(tmp_path / "inst")
+    assert (tmp_path / "inst" / "secret_key").exists()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'inst' / 'monitor.sqlite'}"

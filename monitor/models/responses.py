@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from monitor.extensions import db
+from monitor.models.returnees import Returnee
+from monitor.models.types import UTCDateTime, utcnow
+
+MODES = ("sms-web", "phone", "visit", "import")
+# Survey-research final dispositions (AAPOR), plus the programme's own two.
+DISPOSITIONS = ("complete", "partial", "refusal", "non-contact", "other", "unknown-eligibility",
+                "not-eligible", "cancelled")
+
+
+class Response(db.Model):
+    """One returnee's answers to one wave of the questionnaire, in one version of it.
+
+    Answers are stored as language-independent codes in ResponseAnswer rows (one per item, or
+    per chosen option), so the dashboard aggregates them in SQL; the scores and red flags are
+    computed once at completion (and again by `monitor rescore`).
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("returnee_id", "wave", name="uq_responses_returnee_id_wave"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("returnees.id", ondelete="CASCADE"), index=True)
+    wave: Mapped[str] = mapped_column(String(20), index=True)  # m1, m6, m12
+    questionnaire_code: Mapped[str] = mapped_column(String(40))
+    questionnaire_version: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(10))  # MODES
+    language: Mapped[str] = mapped_column(String(8))
+    first_follow_up: Mapped[bool] = mapped_column(Boolean, default=True)  # asks the once-only modules
+    disposition: Mapped[str | None] = mapped_column(String(24), index=True)  # DISPOSITIONS, once final
+    interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The last module the respondent got past, to resume where they stopped.
+    reached_module: Mapped[str | None] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    score_economic: Mapped[float | None] = mapped_column(Float)
+    score_social: Mapped[float | None] = mapped_column(Float)
+    score_psychosocial: Mapped[float | None] = mapped_column(Float)
+    score_composite: Mapped[float | None] = mapped_column(Float)
+
+    returnee: Mapped[Returnee] = relationship()
+    answer_rows: Mapped[list[ResponseAnswer]] = relationship(
+        cascade="all, delete-orphan", order_by="(ResponseAnswer.item, ResponseAnswer.position)", lazy="selectin")
+    flag_rows: Mapped[list[ResponseFlag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def flags(self) -> list[str]:
+        return sorted(row.flag for row in self.flag_rows)
+
+    @property
+    def answers(self) -> dict:
+        """Item code -> answer: a code, a list of codes (in order), a number or a text."""
+        found: dict = {}
+        for row in self.answer_rows:
+            value = row.code if row.code is not None else row.number if row.number is not None else row.text
+            if row.position is None:
+                found[row.item] = value
+            else:
+                found.setdefault(row.item, []).append(value)
+        return found
+
+    @property
+    def scores(self) -> dict[str, float | None]:
+        return {"economic": self.score_economic, "social": self.score_social,
+                "psychosocial": self.score_psychosocial, "composite": self.score_composite}
+
+
+class ResponseAnswer(db.Model):
+    """One answer, or one chosen option of a multiple or ranked answer (`position` 0, 1, 2...:
+    the first-marked answer or rank 1 comes first)."""
+
+    __tablename__ = "response_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    item: Mapped[str] = mapped_column(String(40), index=True)
+    position: Mapped[int | None] = mapped_column(Integer)
+    code: Mapped[str | None] = mapped_column(String(40))
+    number: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text)
+
+
+class ResponseFlag(db.Model):
+    """A red flag raised by a completed response: goes to the partner's work list."""
+
+    __tablename__ = "response_flags"
+
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    flag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class SurveyLink(db.Model):
+    """A returnee's personal way into the questionnaire. Only a hash of the token is stored."""
+
+    __tablename__ = "survey_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("returnees.id", ondelete="CASCADE"), index=True)
+    wave: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consent_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    returnee: Mapped[Returnee] = relationship()

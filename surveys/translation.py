@@ -1,0 +1,50 @@
+"""The questionnaire in the returnee's language: the "questionnaire" gettext domain.
+
+Message ids are the English texts of the definition (and of the returnee pages); catalogs are
+translations/<lang>/LC_MESSAGES/questionnaire.po, compiled to .mo by `make translations`.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+DOMAIN = "questionnaire"
+
+# Returnee languages, each named in itself, and their review status is in review.toml.
+LANGUAGES = ("en", "fr", "nl", "ru", "uk", "ka", "hy", "ar", "fa", "ps", "ro", "pl", "pt_BR")
+RTL = frozenset({"ar", "fa", "ps"})
+
+
+class Translator:
+    def __init__(self, language: str, catalog: NullTranslations):
+        self.language = language
+        self._catalog = catalog
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.language in RTL else "ltr"
+
+    @property
+    def html_lang(self) -> str:
+        return {"pt_BR": "pt-BR", "fa": "fa-AF"}.get(self.language, self.language)
+
+    def __call__(self, message: str | None, **params) -> str:
+        if not message:
+            return ""
+        text = self._catalog.gettext(message)
+        return text % params if params else text
+
+    def has(self, message: str) -> bool:
+        """Whether the catalog really translates `message` (English always does)."""
+        return self.language == "en" or self._catalog.gettext(message) != message
+
+
+@lru_cache(maxsize=None)
+def translator(language: str) -> Translator:
+    if language not in LANGUAGES:
+        language = "en"
+    catalog = Translations.load(str(TRANSLATIONS), [language], domain=DOMAIN)
+    return Translator(language, catalog)
