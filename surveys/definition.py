@@ -218,6 +218,7 @@ def _build_item(spec, module_code, seen_items, problems) -> Item | None:
         problems.append(f"item {code!r}: has a weight but is not scored (no dimension)")
     if "weight" in spec and (not isinstance(spec["weight"], (int, float)) or spec["weight"] <= 0):
         problems.append(f"item {code!r}: weight must be a positive number")
+        spec = {key: value for key, value in spec.items() if key != "weight"}  # still check the rest
     when = None
     if "when" in spec:
         try:

@@ -235,11 +235,10 @@ class MultipleChoice(ChoiceItem):
         if not chosen:
             return None
         first = _first(form, f"{self.code}__first") if self.ask_first else ""
-        if self.ask_first and len(chosen) > 1:
-            if not first:
-                raise AnswerError(N_("Please say which one came first."))
-            if first not in chosen:
-                raise AnswerError(N_("The one that came first must be one of the answers you chose."))
+        if self.ask_first and len(chosen) > 1 and not first:
+            raise AnswerError(N_("Please say which one came first."))
+        if first and first not in chosen:
+            raise AnswerError(N_("The one that came first must be one of the answers you chose."))
         if first:
             chosen = [first] + [c for c in chosen if c != first]
         return self.normalise(chosen)
@@ -365,6 +364,8 @@ class Number(Item):
 
     def configure(self, spec):
         self.low, self.high = spec.get("min"), spec.get("max")
+        if any(b is not None and (isinstance(b, bool) or not isinstance(b, int)) for b in (self.low, self.high)):
+            raise SpecError(f"item {self.code!r}: min and max must be whole numbers")
         if self.low is not None and self.high is not None and self.low > self.high:
             raise SpecError(f"item {self.code!r}: min is larger than max")
 

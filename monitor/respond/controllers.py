@@ -1,0 +1,160 @@
+"""The returnee's questionnaire, reached by a personal link: consent first, then one module a
+page, in the returnee's language, with no JavaScript and no personal data on the page."""
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, request, session, url_for
+
+from monitor.extensions import db
+from monitor.models.types import utcnow
+from monitor.respond.links import link_is_open, resolve_link
+from monitor.respond.pages import form_state, page_items
+from monitor.responses import operations
+from surveys import registry
+from surveys.items import REQUIRED_MESSAGE, AnswerError
+from surveys.translation import LANGUAGES, translator
+
+
+def _language(link, response=None) -> str:
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES:
+        session[f"lang-{link.id}"] = chosen
+    return session.get(f"lang-{link.id}") or (response.language if response else link.returnee.language)
+
+
+def _page(template: str, t, status: int = 200, **context):
+    context.setdefault("link_token", request.view_args.get("token") if request.view_args else None)
+    return render_template(f"respond/{template}", t=t, languages=LANGUAGES, **context), status
+
+
+def _open(token: str):
+    """The link, its response and the translator; or the page to show instead."""
+    link = resolve_link(token)
+    if link is None:
+        t = translator(request.accept_languages.best_match([lang.replace("_", "-") for lang in LANGUAGES],
+                                                           "en").replace("-", "_"))
+        return None, _page("closed.html", t, 404, reason="unknown", partner=None)
+    response = operations.find_response(link.returnee, link.wave)
+    t = translator(_language(link, response))
+    partner = link.returnee.local_partner or link.returnee.partner
+    if response is not None and response.completed_at is not None:
+        return None, _page("closed.html", t, 200, reason="done", partner=partner)
+    if link.declined_at is not None:
+        return None, _page("closed.html", t, 200, reason="declined", partner=partner)
+    if not link_is_open(link):
+        return None, _page("closed.html", t, 410, reason="expired", partner=partner)
+    return (link, response, t), None
+
+
+def start(token: str):
+    opened, page = _open(token)
+    if page:
+        return page
+    link, response, t = opened
+    if link.consent_answered_at is None or response is None:
+        questionnaire = registry.current()
+        return _page("consent.html", t, questionnaire=questionnaire)
+    return redirect(url_for("respond.module", token=token, module=_resume_module(response)))
+
+
+def consent(token: str):
+    opened, page = _open(token)
+    if page:
+        return page
+    link, response, t = opened
+    choice = request.form.get("choice")
+    if choice not in ("agree", "decline"):
+        return redirect(url_for("respond.start", token=token))
+    link.consent_answered_at = utcnow()
+    response = operations.start_response(link.returnee, link.wave, "sms-web", language=t.language)
+    if choice == "decline":
+        link.declined_at = utcnow()
+        operations.complete_response(response, disposition="refusal", actor="returnee")
+        db.session.commit()
+        return redirect(url_for("respond.start", token=token))
+    db.session.commit()
+    return redirect(url_for("respond.module", token=token, module=_resume_module(response)))
+
+
+def _modules(response):
+    questionnaire = operations.questionnaire_of(response)
+    return questionnaire, questionnaire.modules_for(response.first_follow_up)
+
+
+def _resume_module(response) -> str:
+    _questionnaire, modules = _modules(response)
+    codes = [m.code for m in modules]
+    if response.reached_module in codes:
+        return codes[min(codes.index(response.reached_module) + 1, len(codes) - 1)]
+    return codes[0]
+
+
+def module(token: str, module: str):
+    opened, page = _open(token)
+    if page:
+        return page
+    link, response, t = opened
+    if response is None or link.consent_answered_at is None:
+        return redirect(url_for("respond.start", token=token))
+    questionnaire, modules = _modules(response)
+    codes = [m.code for m in modules]
+    if module not in codes:
+        abort(404)
+    current = questionnaire.module(module)
+    index = codes.index(module)
+    answers = operations.stored_answers(response)
+    errors: dict[str, str] = {}
+
+    if request.method == "POST":
+        shown = set(request.form.getlist("shown")) & {item.code for item in current.items}
+        submitted = {}
+        for item in current.items:
+            if item.code not in shown:
+                continue
+            try:
+                submitted[item.code] = item.parse_form(request.form)
+            except AnswerError as problem:
+                errors[item.code] = t(problem.message, **problem.params)
+        answers.update(submitted)
+        items = page_items(questionnaire, current, answers, shown=shown)
+        operations.save_answers(response, [i for i in current.items if i.code in submitted and i.code not in errors],
+                                submitted)
+        going_back = request.form.get("action") == "back"
+        new_questions = {item.code for item in items} - shown
+        if not going_back and not errors:
+            for item in items:
+                if item.required and item.code not in new_questions and answers.get(item.code) in (None, "", []):
+                    errors[item.code] = t(REQUIRED_MESSAGE)
+        if going_back:
+            db.session.commit()
+            return redirect(url_for("respond.module", token=token, module=codes[max(index - 1, 0)]))
+        if not errors and not new_questions:
+            response.reached_module = _further(codes, response.reached_module, module)
+            if index + 1 < len(codes):
+                db.session.commit()
+                return redirect(url_for("respond.module", token=token, module=codes[index + 1]))
+            return _finish(token, response, questionnaire)
+        db.session.commit()
+        states = {item.code: form_state(item, answers, request.form) for item in items}
+    else:
+        items = page_items(questionnaire, current, answers)
+        states = {item.code: form_state(item, answers) for item in items}
+    return _page("module.html", t, questionnaire=questionnaire, module=current, items=items, states=states,
+                 errors=errors, index=index, total=len(codes),
+                 previous=codes[index - 1] if index else None, status=422 if errors else 200)
+
+
+def _further(codes, reached, module):
+    if reached in codes and codes.index(reached) > codes.index(module):
+        return reached
+    return module
+
+
+def _finish(token, response, questionnaire):
+    missing = questionnaire.missing_required(operations.stored_answers(response), response.first_follow_up)
+    if missing:
+        first = questionnaire.item(missing[0]).module
+        db.session.commit()
+        return redirect(url_for("respond.module", token=token, module=first))
+    operations.complete_response(response, actor="returnee")
+    db.session.commit()
+    return redirect(url_for("respond.start", token=token))
