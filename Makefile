@@ -19,12 +19,21 @@ install: $(BIN)/.installed
 
 compile-translations: install
 	$(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel compile -D questionnaire -d translations
 
 # Extract every marked string, merge into each catalog, compile. Translate what is new, then commit.
+# Two domains: "messages" (staff interface: en, fr, nl) and "questionnaire" (returnees: 13 languages).
+QUESTIONNAIRE_LANGUAGES := en fr nl ru uk ka hy ar fa ps ro pl pt_BR
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=return-monitor .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete
+	$(BIN)/pybabel extract -F babel-questionnaire.cfg --no-default-keywords -k N_ -k t -o translations/questionnaire.pot --no-location --sort-output --project=return-monitor .
+	@for lang in $(QUESTIONNAIRE_LANGUAGES); do \
+	  test -f translations/$$lang/LC_MESSAGES/questionnaire.po || $(BIN)/pybabel init -D questionnaire -i translations/questionnaire.pot -d translations -l $$lang; \
+	done
+	$(BIN)/pybabel update -D questionnaire -i translations/questionnaire.pot -d translations --ignore-obsolete
 	$(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel compile -D questionnaire -d translations
 
 run: compile-translations
 	$(BIN)/monitor db upgrade

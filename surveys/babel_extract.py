@@ -11,4 +11,4 @@ def extract_questionnaire(fileobj, keywords, comment_tags, options):
     spec = yaml.safe_load(fileobj.read().decode("utf-8"))
     questionnaire = build_definition(spec, source=getattr(fileobj, "name", "<definition>"))
     for text in questionnaire.texts():
-        yield 1, "gettext", text, [f"questionnaire {questionnaire.key}"]
+        yield 1, None, text, [f"questionnaire {questionnaire.key}"]
