@@ -45,11 +45,12 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
 
     from monitor.admin.blueprint import bp as admin_bp
     from monitor.auth.blueprint import bp as auth_bp
+    from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
     from monitor.respond.blueprint import bp as respond_bp
     from monitor.returnees.blueprint import bp as returnees_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, respond_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, respond_bp, interviews_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)

@@ -51,6 +51,38 @@ SUPPORT_PACKAGES = {
     "medical": _l("Medical reintegration support"),
 }
 
+# Follow-up waves: the one-month check for everyone, sampled waves later (see the scheduler).
+WAVES = {
+    "m1": _l("One-month check"),
+    "m6": _l("Six-month wave"),
+    "m12": _l("Twelve-month wave"),
+}
+
+RESPONSE_MODES = {
+    "sms-web": _l("SMS link"),
+    "phone": _l("Phone interview"),
+    "visit": _l("Home visit"),
+    "import": _l("Imported"),
+}
+
+DISPOSITIONS = {
+    "complete": _l("Complete"),
+    "partial": _l("Partial"),
+    "refusal": _l("Refusal"),
+    "non-contact": _l("Non-contact"),
+    "other": _l("Other"),
+    "unknown-eligibility": _l("Unknown eligibility"),
+    "not-eligible": _l("Not eligible"),
+    "cancelled": _l("Cancelled"),
+}
+
+SCORE_DIMENSIONS = {
+    "economic": _l("Economic"),
+    "social": _l("Social"),
+    "psychosocial": _l("Psychosocial"),
+    "composite": _l("Composite"),
+}
+
 # Returnee languages, each named in itself (a returnee picks their own language).
 RETURNEE_LANGUAGES = {
     "en": "English",

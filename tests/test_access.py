@@ -47,6 +47,11 @@ MATRIX = {
     "returnees.record_consent": ("POST", f"/returnees/{CASE}/consent", case_route(302)),
     "returnees.withdraw_consent": ("POST", f"/returnees/{CASE}/consent/withdraw", case_route(302)),
     "returnees.do_not_contact": ("POST", f"/returnees/{CASE}/do-not-contact", case_route(302)),
+    "interviews.interview": ("GET", f"/interviews/{CASE}/m1", case_route(200)),
+    # The returnee's pages answer to a personal link, whoever is logged in; a wrong one is a 404.
+    "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
+    "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),
+    "respond.module": ("GET", "/s/not-a-real-token/housing", {role: 404 for role in ALL_ROLES}),
     "admin.organisations": ("GET", "/admin/organisations", only({"admin"})),
     "admin.organisation_new": ("GET", "/admin/organisations/new", only({"admin"})),
     "admin.organisation_edit": ("GET", "/admin/organisations/{org}", only({"admin"})),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -8,15 +9,23 @@ from sqlalchemy import func, or_, select
 from monitor import audit, codes
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
-from monitor.models import Returnee
+from monitor.models import Response, Returnee
 from monitor.returnees import operations
 from monitor.returnees.forms import (
     ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
 )
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
+from surveys import registry
+from surveys.translation import translator
 
 PAGE_SIZE = 50
+
+
+def flag_labels() -> dict[str, str]:
+    """Red-flag labels in the staff member's language (the flags are defined with the questionnaire)."""
+    staff_t = translator(str(get_locale()))
+    return {flag.code: staff_t(flag.label) for q in registry.all_versions().values() for flag in q.flags}
 
 
 @require("returnees.read")
@@ -76,8 +85,11 @@ def detail(code: str):
 
 
 def _render_detail(returnee: Returnee, show_contact: bool):
+    responses = db.session.scalars(select(Response).where(Response.returnee_id == returnee.id)
+                                   .order_by(Response.started_at)).all()
     return render_template(
-        "returnees/detail.html", returnee=returnee, show_contact=show_contact,
+        "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
+        flag_labels=flag_labels(),
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         dnc_form=DoNotContactForm(prefix="dnc"))
 

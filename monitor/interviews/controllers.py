@@ -1,0 +1,78 @@
+"""The interviewer's form: partner staff fill in the questionnaire during a call or a visit, in
+their own interface language with every question also in the returnee's language."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from monitor import audit, codes
+from monitor.access import get_returnee_or_404, require
+from monitor.extensions import db
+from monitor.respond.pages import form_state
+from monitor.responses import operations
+from surveys import registry
+from surveys.items import REQUIRED_MESSAGE, AnswerError
+from surveys.translation import translator
+
+INTERVIEW_MODES = ("phone", "visit")
+
+
+@require("returnees.edit")
+def interview(code: str, wave: str):
+    returnee = get_returnee_or_404(current_user, code)
+    if wave not in codes.WAVES:
+        abort(404)
+    response = operations.find_response(returnee, wave)
+    if response is not None and response.completed_at is not None:
+        flash(_("This follow-up is already complete."), "info")
+        return redirect(url_for("returnees.detail", code=code))
+    questionnaire = operations.questionnaire_of(response) if response else registry.current()
+    first_follow_up = response.first_follow_up if response else wave == "m1"
+    staff_t = translator(str(get_locale()))
+    returnee_t = translator(response.language if response else returnee.language)
+    modules = questionnaire.modules_for(first_follow_up)
+    items = [item for module in modules for item in module.items]
+    answers = operations.stored_answers(response) if response else {}
+    errors: dict[str, str] = {}
+    mode = request.form.get("mode", response.mode if response else "phone")
+
+    if request.method == "POST":
+        if mode not in INTERVIEW_MODES:
+            abort(400)
+        submitted = {}
+        for item in items:
+            try:
+                submitted[item.code] = item.parse_form(request.form)
+            except AnswerError as problem:
+                errors[item.code] = staff_t(problem.message, **problem.params)
+        answers.update(submitted)
+        completing = request.form.get("action") == "complete"
+        if completing:
+            for missing in questionnaire.missing_required(answers, first_follow_up):
+                errors.setdefault(missing, staff_t(REQUIRED_MESSAGE))
+        if response is None:
+            response = operations.start_response(returnee, wave, mode, questionnaire=questionnaire,
+                                                 interviewer=current_user, first_follow_up=first_follow_up)
+        response.mode = mode
+        response.interviewer_id = current_user.id
+        operations.save_answers(response, [i for i in items if i.code not in errors], submitted)
+        if completing and not errors:
+            operations.complete_response(response)
+            db.session.commit()
+            flash(_("Interview saved as complete."), "success")
+            return redirect(url_for("returnees.detail", code=code))
+        audit.record("response.save", response, details={"wave": wave, "mode": mode})
+        db.session.commit()
+        if errors:
+            flash(_("Some answers need attention; the others are saved."), "error")
+        else:
+            flash(_("Saved. You can continue later."), "success")
+            return redirect(url_for("interviews.interview", code=code, wave=wave))
+        states = {item.code: form_state(item, answers, request.form) for item in items}
+    else:
+        states = {item.code: form_state(item, answers) for item in items}
+    return render_template("interviews/interview.html", returnee=returnee, wave=wave, questionnaire=questionnaire,
+                           modules=modules, states=states, errors=errors, t=staff_t, t2=returnee_t,
+                           mode=mode, modes=INTERVIEW_MODES, response=response), 422 if errors else 200
