@@ -18,7 +18,8 @@ def main() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (create_user_command, import_returnees_command, demo_command, generate_key_command):
+    for command in (create_user_command, import_returnees_command, demo_command, generate_key_command,
+                    rescore_command):
         app.cli.add_command(command)
 
 
@@ -93,6 +94,18 @@ def demo_command(if_empty, size):
         click.echo("demo logins:")
         for email, role, password in logins:
             click.echo(f"  {role:8} {email:28} {password}")
+
+
+@click.command("rescore")
+def rescore_command():
+    """Recompute the scores and red flags of every completed response (after a weight change)."""
+    from monitor import audit
+    from monitor.responses.operations import rescore_all
+
+    seen, changed = rescore_all()
+    audit.record("response.rescore", actor="cli", details={"responses": seen, "changed": changed})
+    db.session.commit()
+    click.echo(f"{seen} completed responses rescored: {changed} changed")
 
 
 @click.command("generate-key")

@@ -336,10 +336,10 @@ class Scale(Item):
     def normalise(self, value):
         if value in (None, ""):
             return None
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise AnswerError(N_("Please choose a point on the scale.")) from None
+        text = str(value).strip()
+        if not re.fullmatch(r"-?[0-9]+", text):
+            raise AnswerError(N_("Please choose a point on the scale."))
+        number = int(text)
         if not self.low <= number <= self.high:
             raise AnswerError(N_("Please choose a point on the scale."))
         return number

@@ -36,10 +36,10 @@ def _open(token: str):
     response = operations.find_response(link.returnee, link.wave)
     t = translator(_language(link, response))
     partner = link.returnee.local_partner or link.returnee.partner
-    if response is not None and response.completed_at is not None:
-        return None, _page("closed.html", t, 200, reason="done", partner=partner)
     if link.declined_at is not None:
         return None, _page("closed.html", t, 200, reason="declined", partner=partner)
+    if response is not None and response.completed_at is not None:
+        return None, _page("closed.html", t, 200, reason="done", partner=partner)
     if not link_is_open(link):
         return None, _page("closed.html", t, 410, reason="expired", partner=partner)
     return (link, response, t), None

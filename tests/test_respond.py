@@ -1,0 +1,220 @@
+"""The returnee's questionnaire through a personal link, on both databases."""
+from __future__ import annotations
+
+import gzip
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from monitor.extensions import db
+from monitor.models import Response, ResponseAnswer
+from monitor.models.types import utcnow
+from monitor.respond.links import create_link
+from monitor.responses.operations import stored_answers
+from surveys import registry
+from surveys.scoring import red_flags, score
+from surveys.translation import LANGUAGES, translator
+from tests.conftest import make_returnee
+
+TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# A full set of answers, module by module, as a returnee's phone would send them.
+PAGES = {
+    "housing": {"housing_situation": "rented", "housing_can_stay": "yes", "housing_basic_needs": "partly"},
+    "income": {"work_status": "day_labour", "income_sources": ["work", "family"], "business_started": "no",
+               "income_covers_needs": "sometimes", "food_cut": "often", "debts": "yes", "can_borrow": "no"},
+    "social": {"household_size": "4", "someone_to_rely_on": "yes", "family_contact": "often",
+               "accepted_family": "fully", "accepted_community": "partly", "community_life": "no",
+               "children_school": "all"},
+    "health": {"physical_health": "4", "access_care": "yes", "medication_needed": "yes",
+               "medication_available": "no", "distress": "often", "wants_support": "yes"},
+    "heard": {"heard_from": ["family_friends", "return_desk"], "heard_from__first": "return_desk",
+              "applied_through": "return_desk"},
+    "decision": {"decision_factors__1": "family_at_home", "decision_factors__2": "no_work",
+                 "decision_factors__3": "homesickness"},
+    "safety": {"feels_safe": "mostly_safe", "problems_authorities": "no", "discrimination": "sometimes"},
+    "support": {"support_received": "part", "support_on_time": "no", "asked_to_pay": "no",
+                "partner_satisfaction": "4"},
+    "outlook": {"decision_own": "fully", "migrate_again": "no", "life_compared": "better", "would_recommend": "yes"},
+}
+
+
+@pytest.fixture
+def link(app, orgs):
+    returnee = make_returnee(orgs["caritas"], "GE-R-001", orgs["caritas-ge"], language="ru")
+    token = create_link(returnee, "m1", utcnow() + timedelta(days=30))
+    db.session.commit()
+    return token
+
+
+class Phone:
+    """A returnee's browser: follows the pages, keeps the CSRF token of the last one."""
+
+    def __init__(self, app, token):
+        self.app, self.token, self.client = app, token, app.test_client()
+        self.page = None
+
+    def open(self, path="", **kwargs):
+        with self.app.app_context():
+            response = self.client.get(f"/s/{self.token}{path}", **kwargs)
+            if response.status_code == 302:
+                response = self.client.get(response.location)
+        self.page = response
+        return response
+
+    def post(self, path, data):
+        token = TOKEN_FIELD.search(self.page.get_data(as_text=True)).group(1)
+        with self.app.app_context():
+            response = self.client.post(f"/s/{self.token}{path}", data={"csrf_token": token, **data})
+            if response.status_code == 302:
+                response = self.client.get(response.location)
+        self.page = response
+        return response
+
+    def shown(self):
+        return re.findall(r'name="shown" value="(\w+)"', self.page.get_data(as_text=True))
+
+    def answer(self, module, answers, action="next"):
+        """Send a page; when it comes back with new questions (skip logic), send it again."""
+        before = set(self.shown())
+        page = self.post(f"/{module}", {"shown": sorted(before), "action": action, **answers})
+        if page.status_code == 200 and page.request.path.endswith(f"/{module}") and set(self.shown()) > before:
+            page = self.post(f"/{module}", {"shown": self.shown(), "action": action, **answers})
+        return page
+
+
+def the_response():
+    db.session.expire_all()
+    return db.session.scalar(select(Response))
+
+
+def test_full_round_trip(app, link):
+    phone = Phone(app, link)
+    page = phone.open().get_data(as_text=True)
+    assert '<html lang="ru" dir="ltr">' in page
+    assert "Nino" not in page and "+995" not in page and "GE-R-001" not in page  # no personal data
+    page = phone.post("/consent", {"choice": "agree"})
+    assert page.request.path.endswith("/housing")
+    for module, answers in PAGES.items():
+        page = phone.answer(module, answers)
+        assert page.status_code == 200, (module, page.get_data(as_text=True)[:500])
+    assert "<h1>" + translator("ru")("Thank you") + "</h1>" in page.get_data(as_text=True), (page.request.path, re.findall(r"<h1>([^<]+)", page.get_data(as_text=True)))
+
+    response = the_response()
+    assert response.completed_at is not None and response.disposition == "complete"
+    assert (response.mode, response.language, response.questionnaire_version) == ("sms-web", "ru", 1)
+    answers = stored_answers(response)
+    assert answers["heard_from"] == ["return_desk", "family_friends"]  # the first-marked one first
+    assert answers["decision_factors"] == ["family_at_home", "no_work", "homesickness"]
+    assert answers["household_size"] == 4 and answers["physical_health"] == 4
+    questionnaire = registry.get("standard", 1)
+    expected = score(questionnaire, answers)
+    assert response.score_economic == expected.dimensions["economic"]
+    assert response.score_composite == expected.composite is not None
+    assert response.flags == sorted(red_flags(questionnaire, answers)) == [
+        "distress_wants_support", "food_cut_often", "medication_unavailable"]
+    # The link is used: it thanks, and takes no second response.
+    assert "Thank you" in phone.open().get_data(as_text=True) or phone.page.status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_skip_logic_shows_dependent_questions_after_the_answer(app, link):
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    assert "housing_other" not in phone.shown()
+    page = phone.post("/housing", {"shown": phone.shown(), "action": "next", "housing_situation": "other"})
+    assert page.request.path.endswith("/housing") and "housing_other" in phone.shown()
+    assert 'value="other" checked' in page.get_data(as_text=True)
+    page = phone.post("/housing", {"shown": phone.shown(), "action": "next", "housing_situation": "other",
+                                   "housing_other": "a tent  in the yard"})
+    assert page.request.path.endswith("/income")
+    assert stored_answers(the_response())["housing_other"] == "a tent in the yard"
+
+
+def test_required_question_and_errors_in_the_returnees_language(app, link):
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    page = phone.answer("housing", {"housing_can_stay": "yes"})
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert translator("ru")("Please answer this question.") in text
+    assert 'value="yes" checked' in text  # what was sent is kept
+    assert stored_answers(the_response()) == {"housing_can_stay": "yes"}  # and saved
+
+
+def test_back_and_resume(app, link):
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    phone.answer("housing", PAGES["housing"])
+    page = phone.answer("income", {"work_status": "employed"}, action="back")
+    assert page.request.path.endswith("/housing")
+    assert 'value="rented" checked' in page.get_data(as_text=True)
+    # Another day, another phone: the link resumes after the last module passed.
+    later = Phone(app, link)
+    assert later.open().request.path.endswith("/income")
+    assert 'value="employed" checked' in later.page.get_data(as_text=True)
+
+
+def test_decline_records_a_refusal(app, link):
+    phone = Phone(app, link)
+    phone.open()
+    page = phone.post("/consent", {"choice": "decline"})
+    assert translator("ru")("You chose not to answer. This changes nothing about your support.") in page.get_data(as_text=True)
+    response = the_response()
+    assert response.disposition == "refusal" and db.session.scalar(select(func.count()).select_from(ResponseAnswer)) == 0
+    page = phone.open(path="/housing")  # no way back into the questionnaire
+    assert page.status_code == 200 and 'name="shown"' not in page.get_data(as_text=True)
+
+
+def test_expired_unknown_and_used_links(app, orgs, link):
+    returnee = make_returnee(orgs["iom"], "GE-R-002", orgs["iom-ge"], language="ka")
+    orgs["iom"].contact_phone = "+3222877000"
+    old = create_link(returnee, "m1", utcnow() - timedelta(minutes=1))
+    db.session.commit()
+    expired = Phone(app, old).open()
+    assert expired.status_code == 410
+    text = expired.get_data(as_text=True)
+    assert '<html lang="ka"' in text and translator("ka")("This link has expired") in text
+    assert "+3222877000" in text
+    unknown = Phone(app, "x" * 22).open()
+    assert unknown.status_code == 404
+
+
+def test_later_waves_skip_the_once_only_modules(app, orgs):
+    returnee = make_returnee(orgs["caritas"], "GE-R-003")
+    token = create_link(returnee, "m6", utcnow() + timedelta(days=30))
+    db.session.commit()
+    phone = Phone(app, token)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    assert phone.page.request.path.endswith("/housing")
+    for module in ("housing", "income", "social", "health"):
+        phone.answer(module, PAGES[module])
+    assert phone.page.request.path.endswith("/safety")
+    assert phone.open(path="/heard").status_code == 404
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_page_in_every_language(app, orgs, language):
+    returnee = make_returnee(orgs["caritas"], f"GE-L-{language}", language=language)
+    token = create_link(returnee, "m1", utcnow() + timedelta(days=30))
+    db.session.commit()
+    phone = Phone(app, token)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    css = gzip.compress(app.test_client().get("/static/css/respond.css").data)
+    t = translator(language)
+    direction = "rtl" if language in ("ar", "fa", "ps") else "ltr"
+    for module in registry.current().modules:
+        page = phone.open(path=f"/{module.code}")
+        html = page.get_data(as_text=True)
+        assert f'dir="{direction}"' in html and f'lang="{t.html_lang}"' in html
+        assert "<script" not in html
+        assert t(module.title) in html
+        # The 30 KB budget per page: HTML and CSS, compressed.
+        assert len(gzip.compress(page.data)) + len(css) <= 30 * 1024
