@@ -48,3 +48,21 @@ def translator(language: str) -> Translator:
         language = "en"
     catalog = Translations.load(str(TRANSLATIONS), [language], domain=DOMAIN)
     return Translator(language, catalog)
+
+
+def review_status() -> dict[str, dict]:
+    """Each returnee language's review status (translations/questionnaire-review.toml)."""
+    import tomllib
+
+    with open(TRANSLATIONS / "questionnaire-review.toml", "rb") as handle:
+        languages = tomllib.load(handle)["languages"]
+    return {code: {"status": languages.get(code, {}).get("status", "draft"),
+                   "note": languages.get(code, {}).get("note", "")} for code in LANGUAGES}
+
+
+def catalog_messages() -> list[str]:
+    """Every message id of the questionnaire domain, from the extracted template."""
+    from babel.messages.pofile import read_po
+
+    with open(TRANSLATIONS / f"{DOMAIN}.pot", "rb") as handle:
+        return [message.id for message in read_po(handle) if message.id]

@@ -60,6 +60,7 @@ MATRIX = {
     "admin.user_edit": ("GET", "/admin/users/{user}", only({"admin"})),
     "admin.user_unlock": ("POST", "/admin/users/{user}/unlock", only({"admin"}, status=302)),
     "admin.audit_log": ("GET", "/admin/audit", only({"admin"})),
+    "admin.languages": ("GET", "/admin/languages", only({"admin"})),
 }
 
 

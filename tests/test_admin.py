@@ -252,3 +252,58 @@ def test_friendly_404_and_no_stack_trace(users, browser_for):
     response = browser_for(users["admin"]).get("/returnees/NOPE-1")
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_languages_page_shows_review_status_and_coverage(users, browser_for):
+    page = browser_for(users["admin"]).get("/admin/languages").get_data(as_text=True)
+    rows = page.split("<tbody>")[1].split("</tbody>")[0].count("<tr>")
+    assert rows == 13
+    assert "ქართული" in page and "پښتو" in page and "Dari (Afghan Persian)" in page
+    assert page.count("right to left") == 3
+    assert "source text" in page and "draft" in page
+
+
+def test_interview_round_trip(users, returnees, browser_for):
+    from monitor.models import Response
+    from monitor.responses.operations import stored_answers
+
+    browser = browser_for(users["caritas-ge"])
+    page = browser.get("/interviews/GE-C-001/m1").get_data(as_text=True)
+    assert "Where do you live now?" in page and "Read" not in page.split("<form")[0]
+    assert 'lang="ka"' in page  # the question also in the returnee's language
+    assert "A month and year is enough" in page  # interviewer instruction shown
+    response = browser.post("/interviews/GE-C-001/m1", {"mode": "visit", "housing_situation": "shelter",
+                                                         "action": "save"})
+    assert response.status_code == 302
+    saved = db.session.scalar(select(Response))
+    assert saved.completed_at is None and saved.mode == "visit" and saved.interviewer_id == users["caritas-ge"].id
+    page = browser.post("/interviews/GE-C-001/m1", {"mode": "visit", "housing_situation": "shelter",
+                                                     "action": "complete"})
+    assert page.status_code == 422 and "Please answer this question." in page.get_data(as_text=True)
+    response = browser.post("/interviews/GE-C-001/m1", {
+        "mode": "visit", "housing_situation": "shelter", "work_status": "looking", "action": "complete"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = db.session.scalar(select(Response))
+    assert saved.disposition == "complete" and stored_answers(saved) == {
+        "housing_situation": "shelter", "work_status": "looking"}
+    assert (saved.score_economic, saved.score_social) == (0.0, 0.0) and saved.flags == ["no_shelter"]
+    detail = browser.get("/returnees/GE-C-001").get_data(as_text=True)
+    assert "No shelter" in detail and "0.00" in detail
+    assert browser_for(users["iom"]).get("/interviews/GE-C-001/m1").status_code == 404
+    assert browser.get("/interviews/GE-C-001/m99").status_code == 404
+
+
+def test_rescore_command(app, users, returnees):
+    from monitor.models import Response
+    from monitor.responses import operations
+
+    response = operations.start_response(returnees["caritas"], "m1", "phone")
+    operations.save_answers(response, [operations.questionnaire_of(response).item("food_cut")], {"food_cut": "often"})
+    operations.complete_response(response, actor="test")
+    response.score_economic = 0.9  # as if computed with other weights
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["rescore"])
+    assert result.exit_code == 0 and "1 completed responses rescored: 1 changed" in result.output
+    db.session.expire_all()
+    assert db.session.scalar(select(Response)).score_economic == 0.0

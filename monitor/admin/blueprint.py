@@ -13,3 +13,4 @@ bp.add_url_rule("/users/new", view_func=controllers.user_edit, methods=["GET", "
 bp.add_url_rule("/users/<int:user_id>", view_func=controllers.user_edit, methods=["GET", "POST"])
 bp.add_url_rule("/users/<int:user_id>/unlock", view_func=controllers.user_unlock, methods=["POST"])
 bp.add_url_rule("/audit", view_func=controllers.audit_log)
+bp.add_url_rule("/languages", view_func=controllers.languages)

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from monitor import audit
+from monitor import audit, codes
 from monitor.access import require
 from monitor.admin.forms import OrganisationForm, UserForm
 from monitor.extensions import db
 from monitor.models import AuditEntry, Organisation, User
 from monitor.users.operations import UserError, create_user, update_user
+from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
 AUDIT_PAGE_SIZE = 100
 
@@ -118,3 +119,18 @@ def audit_log():
                                  .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
     return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], page=page,
                            has_next=len(entries) > AUDIT_PAGE_SIZE, action=action, object=obj)
+
+
+@require("users.manage")
+def languages():
+    """The returnee languages: how much of the questionnaire each catalog translates, and
+    whether a native speaker has reviewed it."""
+    messages = catalog_messages()
+    statuses = review_status()
+    rows = []
+    for code in LANGUAGES:
+        t = translator(code)
+        done = sum(1 for message in messages if t.has(message))
+        rows.append({"code": code, "name": codes.RETURNEE_LANGUAGES[code], "direction": t.direction,
+                     "translated": done, "total": len(messages), **statuses[code]})
+    return render_template("admin/languages.html", rows=rows)
