@@ -17,6 +17,7 @@ from surveys import registry
 from surveys.scoring import red_flags, score
 from surveys.translation import LANGUAGES, translator
 from tests.conftest import make_returnee
+from tests.pageweight import BUDGET, page_weights
 
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -197,6 +198,13 @@ def test_later_waves_skip_the_once_only_modules(app, orgs):
         phone.answer(module, PAGES[module])
     assert phone.page.request.path.endswith("/safety")
     assert phone.open(path="/heard").status_code == 404
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_page_weight_budget(app, orgs, language):
+    returnee = make_returnee(orgs["caritas"], f"GE-W-{language}", language=language)
+    weights = page_weights(app, returnee)
+    assert len(weights) == 10 and all(500 < size <= BUDGET for size in weights.values()), weights
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
