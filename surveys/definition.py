@@ -18,6 +18,9 @@ from surveys.items import ITEM_TYPES, Item, SpecError
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_ITEM_KEYS = {"code", "type", "text", "help", "instruction", "required", "when", "dimension", "weight", "options",
+              "dont_know", "refusable", "scores", "first", "first_text", "min", "max", "min_label", "max_label",
+              "reverse"}
 
 
 class DefinitionError(ValueError):
@@ -207,6 +210,9 @@ def _build_item(spec, module_code, seen_items, problems) -> Item | None:
     if code in seen_items:
         problems.append(f"item {code!r}: duplicate code (also in module {seen_items[code]!r})")
         return None
+    unknown = set(spec) - _ITEM_KEYS
+    if unknown:
+        problems.append(f"item {code!r}: unknown keys {', '.join(sorted(map(str, unknown)))}")
     item_type = ITEM_TYPES.get(spec.get("type"))
     if item_type is None:
         problems.append(f"item {code!r}: unknown type {spec.get('type')!r} (use {', '.join(ITEM_TYPES)})")

@@ -148,6 +148,11 @@ class ChoiceItem(Item):
         for entry in raw:
             if not isinstance(entry, dict) or "code" not in entry or "label" not in entry:
                 raise SpecError(f"item {self.code!r}: every option needs a code and a label, not {entry!r}")
+            if set(entry) - {"code", "label", "score"}:
+                # Most often an unquoted label with a comma, which YAML splits into keys.
+                raise SpecError(f"item {self.code!r}: option {entry['code']!r} has unknown keys "
+                                f"{', '.join(map(str, sorted(set(entry) - {'code', 'label', 'score'}, key=str)))} "
+                                "(a label with a comma needs quotes)")
             score = entry.get("score")
             if score is not None and not (isinstance(score, (int, float)) and 0 <= score <= 1):
                 raise SpecError(f"item {self.code!r}: option {entry['code']!r} has score {score!r}, not between 0 and 1")

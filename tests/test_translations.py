@@ -1,6 +1,7 @@
-"""The staff interface in French and Dutch: every string in the source is translated, the
-translations keep their placeholders, the compiled catalogs are current, and a page renders in
-the language the browser asks for.
+"""Both gettext domains: the staff interface ("messages", French and Dutch) and what returnees
+read ("questionnaire", twelve languages besides English). Every string in the source is
+translated, the translations keep their placeholders, the compiled catalogs are current, and a
+page renders in the language the browser asks for.
 
 The strings are extracted from the source itself (babel.cfg, the same keywords as
 `make translations`), so a new `_("...")` fails here until `make translations` has merged it
@@ -22,6 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "translations"
 TRANSLATED_LOCALES = ("fr", "nl")  # English is the source language: its catalog stays empty
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # -k _l -k lazy_gettext
+QUESTIONNAIRE_LOCALES = ("fr", "nl", "ru", "uk", "ka", "hy", "ar", "fa", "ps", "ro", "pl", "pt_BR")
+# domain: (extraction config, keywords, translated locales) -- as in `make translations`
+DOMAINS = {
+    "messages": ("babel.cfg", KEYWORDS, TRANSLATED_LOCALES),
+    "questionnaire": ("babel-questionnaire.cfg", {"N_": None, "t": None}, QUESTIONNAIRE_LOCALES),
+}
 
 # Python %-format placeholders: %(name)s, %(num)d, %(x)5.2f ... and positional %s; not %%.
 _PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]*)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?P<type>[diouxXeEfFgGcrsa%])")
@@ -35,43 +42,52 @@ def _key(msgid) -> tuple[str, ...]:
     return (msgid,) if isinstance(msgid, str) else tuple(msgid)
 
 
-@pytest.fixture(scope="module")
-def source_messages() -> dict[tuple[str, ...], str]:
-    """{msgid (singular[, plural]): "file:line"} for every marked string in the source."""
-    with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
-        method_map, options_map = parse_mapping_cfg(f, str(ROOT / "babel.cfg"))
-    found = {}
-    for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True):
-        if message:
-            found.setdefault(_key(message), f"{filename}:{lineno}")
-    assert len(found) > 50, f"extraction found only {len(found)} strings: is babel.cfg right?"
-    return found
+_extracted: dict[str, dict] = {}
 
 
-def load_catalog(locale: str):
-    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+def source_messages_of(domain: str) -> dict[tuple[str, ...], str]:
+    """{msgid (singular[, plural]): "file:line"} for every marked string of a domain."""
+    if domain not in _extracted:
+        config, keywords, _locales = DOMAINS[domain]
+        with (ROOT / config).open(encoding="utf-8") as f:
+            method_map, options_map = parse_mapping_cfg(f, str(ROOT / config))
+        found = {}
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+                str(ROOT), method_map, options_map, keywords=keywords, strip_comment_tags=True):
+            if message:
+                found.setdefault(_key(message), f"{filename}:{lineno}")
+        assert len(found) > 50, f"extraction found only {len(found)} strings: is {config} right?"
+        _extracted[domain] = found
+    return _extracted[domain]
+
+
+def load_catalog(locale: str, domain: str = "messages"):
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / f"{domain}.po"
     assert path.exists(), f"{path} is missing: run `make translations`"
     with path.open("rb") as f:
-        return read_po(f, locale=locale)
+        return read_po(f, locale=locale, domain=domain)
 
 
-@pytest.fixture(scope="module", params=TRANSLATED_LOCALES)
+CATALOGS = [(domain, locale) for domain, (_c, _k, locales) in DOMAINS.items() for locale in locales]
+
+
+@pytest.fixture(scope="module", params=CATALOGS, ids=[f"{d}-{l}" for d, l in CATALOGS])
 def catalog(request):
-    return load_catalog(request.param)
+    domain, locale = request.param
+    return load_catalog(locale, domain)
 
 
 def _translations(message) -> list[str]:
     return [message.string] if isinstance(message.string, str) else list(message.string)
 
 
-def test_every_source_string_is_in_the_catalog(catalog, source_messages):
+def test_every_source_string_is_in_the_catalog(catalog):
     missing = []
-    for key, where in sorted(source_messages.items()):
+    for key, where in sorted(source_messages_of(catalog.domain).items()):
         message = catalog.get(key[0])
         if message is None or _key(message.id) != key:
             missing.append(f"{where}: {key!r}")
-    assert not missing, (f"{len(missing)} strings of the source are not in the {catalog.locale} catalog "
+    assert not missing, (f"{len(missing)} strings of the source are not in the {catalog.domain} {catalog.locale} catalog "
                          "(run `make translations`, then translate them):\n" + "\n".join(missing))
 
 
@@ -110,24 +126,25 @@ def test_translations_keep_the_placeholders(catalog):
     assert not problems, f"{catalog.locale}: placeholders differ from the msgid:\n" + "\n".join(problems)
 
 
-def test_english_catalog_stays_empty():
-    catalog = load_catalog("en")
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_english_catalog_stays_empty(domain):
+    catalog = load_catalog("en", domain)
     filled = [m.id for m in catalog if m.id and any(_translations(m))]
     assert not filled, f"English is the source language; these have an en msgstr: {filled}"
 
 
-@pytest.mark.parametrize("locale", ("en", *TRANSLATED_LOCALES))
-def test_compiled_catalog_exists_and_matches_the_po(locale):
-    mo_path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo"
+@pytest.mark.parametrize("domain, locale", [(d, "en") for d in DOMAINS] + CATALOGS)
+def test_compiled_catalog_exists_and_matches_the_po(domain, locale):
+    mo_path = TRANSLATIONS / locale / "LC_MESSAGES" / f"{domain}.mo"
     assert mo_path.exists(), f"{mo_path} is missing: run `pybabel compile -d translations` (make test does)"
     with mo_path.open("rb") as f:
         compiled = read_mo(f)
-    po = load_catalog(locale)
+    po = load_catalog(locale, domain)
     stale = [m.id for m in po if m.id and any(_translations(m))
              and (compiled.get(_key(m.id)[0]) is None
                   or _translations(compiled.get(_key(m.id)[0])) != _translations(m))]
     assert not stale, (f"{mo_path} is older than its .po ({len(stale)} entries differ): "
-                       f"run `pybabel compile -d translations`. First: {stale[:3]!r}")
+                       f"run `make compile-translations`. First: {stale[:3]!r}")
 
 
 def test_placeholder_pattern():

@@ -1,0 +1,573 @@
+"""The questionnaire definition as files for people outside the app: a codebook and an XLSForm.
+
+Pure: no Flask, no database. Texts come from the "questionnaire" gettext domain
+(`surveys.translation`); a text a catalog does not translate yet stays in English.
+
+    write_codebook(questionnaire, fileobj)     CSV for analysts
+    write_xlsform(questionnaire, "form.xlsx")  XLSForm for KoboCollect / ODK Collect
+
+Codebook (CSV, UTF-8 with a byte order mark so Excel reads non-Latin scripts, `\\r\\n` lines)
+------------------------------------------------------------------------------------------
+
+One row per item, then one row per answer option of that item (in definition order).
+
+    module               module code                          (every row)
+    item                 item code                            (every row)
+    type                 single, yesno, multiple, ranked, scale, number, date, text (every row)
+    option               empty on an item row; the option code on an option row
+                         (a scale has one option row per point: 1, 2, ... 5)
+    dimension            scoring dimension (economic, social, psychosocial), empty if not scored
+    weight               the item's weight within its dimension, only for a scored item
+    score                option rows: the option's 0..1 score; empty = counts for nothing
+    required             "yes" when the item must be answered (when shown)
+    condition            skip logic, readable: `housing_situation = other`,
+                         `distress in (often, always)`, `heard_from includes other`,
+                         `household_size > 2`, `x answered`, `not (...)`, `... and ...`
+    first_follow_up_only "yes" when the item's module is asked only at the first follow-up
+    min, max             bounds of a number or scale item
+    answer               how the answer is stored (one code, a list of codes, a number ...)
+    label::en ... label::pt_BR
+                         the item text (item row) or option label (option row) in each of
+                         the 13 returnee languages (surveys.translation.LANGUAGES)
+
+XLSForm (sheets survey, choices, settings)
+------------------------------------------
+
+Labels, hints and messages have one column per language, `label::English (en)`,
+`label::Français (fr)` ... (the language named in itself, then its code; pt_BR is `pt-BR`,
+Dari `fa-AF`, as on the returnee pages). pyxform checks a code against single IANA subtags
+only, so it warns that `pt-BR` and `fa-AF` "do not contain valid machine-readable codes": a
+false alarm, both are valid BCP 47 tags. Settings: form_title, form_id `<code>_v<version>`,
+version, default_language `English (en)`.
+
+Form layout, top to bottom:
+
+- note `intro`, then `consent` (select_one agree/decline, required): everything after it is
+  relevant only when `${consent} = 'agree'`; note `thanks` (the end text) closes the form.
+- `first_follow_up` (select_one yes/no, required), only when some module is asked once:
+  an offline form cannot know which follow-up it is, so the interviewer says so. Modules marked
+  `first_follow_up_only` are groups relevant on `${first_follow_up} = 'yes'`. (Its text is not
+  in the questionnaire catalog: it reads in English in every language column.)
+- each module is a `begin group` / `end group` named by its code, labelled by its title.
+
+Items:
+
+    single, yesno   select_one <list>
+    multiple        select_multiple <list>; with `first: true` also `<code>_first`, a
+                    select_one of the same list with choice_filter `selected(${code}, name)`,
+                    required and relevant when more than one answer is chosen (with one
+                    answer, that one is the first)
+    ranked          a field-list group `<code>_ranks` (label: the item text) of three
+                    select_one `<code>_1`, `_2`, `_3` ("Reason 1" ...). A rank is relevant
+                    once the one before it is answered; its choice_filter leaves out the
+                    earlier picks and a constraint (`. != ${code_1}` ...) refuses them too.
+                    A calculate `<code>` joins them with spaces, most important first, so a
+                    condition on the ranking reads `selected(${code}, 'x')` as for a multiple.
+    scale           select_one of its points (`1` ... `5`; the end points carry min_label and
+                    max_label), appearance likert
+    number          integer, constraint `. >= min and . <= max` (the bounds given)
+    date            date, constraint 1990-01-01 <= date <= today
+    text            text, constraint string-length(.) <= 300
+
+`required` becomes `required: yes` with the catalog's "Please answer this question." as
+required_message; `help` becomes `hint`, the interviewer `instruction` becomes
+`guidance_hint` (Collect shows it with Settings > Form management > "Show guidance for
+questions"). Choice lists are named after the first item that uses them (plain yes/no lists
+`yes_no`, `yes_no_dont_know` ...); items with identical options share one list.
+
+Conditions become `relevant` with the engine's meaning (surveys.conditions), including that an
+unanswered item makes a condition false except `not_in`, `not` and `answered: false`:
+
+    equals          ${x} = 'code'   (numbers unquoted: ${x} = 3)
+    in / not_in     (${x} = 'a' or ${x} = 'b') / not(${x} = 'a' or ${x} = 'b')
+    includes        selected(${x}, 'code')
+    answered        ${x} != ''  /  ${x} = ''
+    gt gte lt lte   ${x} > 2, >=, <, <=
+    all / any / not (a and b) / (a or b) / not(a)
+
+A comparison the engine can never find true (say `equals` on a multiple, whose answer is a
+list) becomes `false()`. A condition on an item that has a condition of its own counts that
+item as unanswered while it is hidden, as `Questionnaire.effective_answers` does.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from surveys.conditions import Condition
+from surveys.definition import Questionnaire
+from surveys.items import REQUIRED_MESSAGE, Item, MultipleChoice, Option, RankedTopThree, Scale
+from surveys.translation import LANGUAGES, translator
+
+
+class ExportError(ValueError):
+    """The definition cannot be written in this format (the message says why)."""
+
+
+# Each language named in itself (as monitor.codes.RETURNEE_LANGUAGES, which needs Flask-Babel).
+LANGUAGE_NAMES = {
+    "en": "English", "fr": "Français", "nl": "Nederlands", "ru": "Русский", "uk": "Українська",
+    "ka": "ქართული", "hy": "Հայերեն", "ar": "العربية", "fa": "دری", "ps": "پښتو",
+    "ro": "Română", "pl": "Polski", "pt_BR": "Português do Brasil",
+}
+
+
+def xlsform_language(language: str) -> str:
+    """'English (en)', 'Português do Brasil (pt-BR)': XLSForm's `label::<this>` convention."""
+    return f"{LANGUAGE_NAMES[language]} ({translator(language).html_lang})"
+
+
+def _number(value) -> str:
+    """2.0 -> '2', 0.67 -> '0.67', 1/3 -> '0.3333': no exponent, no float noise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        value = int(value)
+    rounded = round(float(value), 4)
+    if rounded == int(rounded):
+        return str(int(rounded))
+    return format(Decimal(repr(rounded)), "f")
+
+
+# -- codebook ---------------------------------------------------------------------------------
+
+CODEBOOK_COLUMNS = ["module", "item", "type", "option", "dimension", "weight", "score", "required",
+                    "condition", "first_follow_up_only", "min", "max", "answer",
+                    *(f"label::{language}" for language in LANGUAGES)]
+
+
+def describe_condition(condition: Condition) -> str:
+    """A condition as one readable line, for the codebook."""
+    if condition.kind in ("all", "any"):
+        joiner = " and " if condition.kind == "all" else " or "
+        parts = [describe_condition(p) for p in condition.parts]
+        return joiner.join(f"({p})" if _needs_brackets(c) else p for p, c in zip(parts, condition.parts))
+    if condition.kind == "not":
+        return f"not ({describe_condition(condition.parts[0])})"
+    operand = condition.operand
+    if condition.kind in ("in", "not_in"):
+        listed = ", ".join(str(v) for v in operand)
+        return f"{condition.item} {'in' if condition.kind == 'in' else 'not in'} ({listed})"
+    if condition.kind == "answered":
+        return f"{condition.item} {'answered' if operand else 'not answered'}"
+    symbol = {"equals": "=", "includes": "includes", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+    return f"{condition.item} {symbol[condition.kind]} {operand}"
+
+
+def _needs_brackets(condition: Condition) -> bool:
+    return condition.kind in ("all", "any")
+
+
+def _answer_format(item: Item) -> str:
+    name = item.type_name
+    if name in ("single", "yesno"):
+        return "one option code"
+    if isinstance(item, MultipleChoice):
+        return "list of option codes" + ("; the one marked first comes first" if item.ask_first else "")
+    if isinstance(item, RankedTopThree):
+        return f"list of 1 to {item.ranks} different option codes, most important first"
+    if isinstance(item, Scale):
+        return f"whole number {item.low} to {item.high}" + ("; reversed in the score" if item.reverse else "")
+    if name == "number":
+        return "whole number"
+    if name == "date":
+        return "date YYYY-MM-DD"
+    if name == "text":
+        return f"free text, at most {getattr(item, 'max_length', 300)} characters"
+    return ""
+
+
+def _scale_point_label(item: Scale, point: int, t) -> str:
+    end_label = item.low_label if point == item.low else item.high_label if point == item.high else None
+    return f"{point} – {t(end_label)}" if end_label else str(point)
+
+
+def _scale_point_score(item: Scale, point: int) -> float:
+    return item.recode(point)
+
+
+def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
+    """The codebook as dicts keyed by CODEBOOK_COLUMNS (what write_codebook writes)."""
+    translators = {language: translator(language) for language in LANGUAGES}
+    once = {item.code for module in questionnaire.modules if module.first_follow_up_only for item in module.items}
+    rows = []
+    for module in questionnaire.modules:
+        for item in module.items:
+            low = getattr(item, "low", None) if item.type_name in ("scale", "number") else None
+            high = getattr(item, "high", None) if item.type_name in ("scale", "number") else None
+            row = {
+                "module": module.code, "item": item.code, "type": item.type_name, "option": "",
+                "dimension": item.dimension or "", "weight": _number(item.weight) if item.scored else "",
+                "score": "", "required": "yes" if item.required else "",
+                "condition": describe_condition(item.when) if item.when else "",
+                "first_follow_up_only": "yes" if item.code in once else "",
+                "min": "" if low is None else str(low), "max": "" if high is None else str(high),
+                "answer": _answer_format(item),
+            }
+            row.update({f"label::{lang}": t(item.text) for lang, t in translators.items()})
+            rows.append(row)
+            for option, labels in _option_rows(item, translators):
+                option_row = {column: "" for column in CODEBOOK_COLUMNS}
+                option_row.update({"module": module.code, "item": item.code, "type": item.type_name,
+                                   "option": option.code, "score": _number(option.score)})
+                option_row.update({f"label::{lang}": label for lang, label in labels.items()})
+                rows.append(option_row)
+    return rows
+
+
+def _option_rows(item: Item, translators) -> list[tuple[Option, dict[str, str]]]:
+    if isinstance(item, Scale):
+        return [(Option(str(p), str(p), _scale_point_score(item, p)),
+                 {lang: _scale_point_label(item, p, t) for lang, t in translators.items()})
+                for p in item.points()]
+    return [(o, {lang: t(o.label) for lang, t in translators.items()}) for o in item.options]
+
+
+def write_codebook(questionnaire: Questionnaire, fileobj: IO) -> None:
+    """Write the codebook CSV to `fileobj`: a binary file, or a text file opened with
+    encoding="utf-8" (or "utf-8-sig") and newline=""."""
+    if isinstance(fileobj, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(fileobj, "mode", ""):
+        fileobj.write(codecs.BOM_UTF8)
+        text = io.TextIOWrapper(fileobj, encoding="utf-8", newline="", write_through=True)
+        try:
+            _write_csv(questionnaire, text)
+            text.flush()
+        finally:
+            text.detach()
+        return
+    if (getattr(fileobj, "encoding", None) or "").lower().replace("_", "-") != "utf-8-sig":
+        fileobj.write("\ufeff")
+    _write_csv(questionnaire, fileobj)
+
+
+def _write_csv(questionnaire, text):
+    writer = csv.DictWriter(text, fieldnames=CODEBOOK_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(codebook_rows(questionnaire))
+
+
+# -- conditions as XPath ----------------------------------------------------------------------
+
+def _ref(code: str) -> str:
+    return "${" + code + "}"
+
+
+def xpath_string(value: str) -> str:
+    """An XPath 1.0 string literal (XPath has no escapes: quotes are switched or concatenated)."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    return "concat(" + ", \"'\", ".join(f"'{part}'" for part in value.split("'")) + ")"
+
+
+_VALUE_KIND = {"single": "code", "yesno": "code", "multiple": "list", "ranked": "list",
+               "scale": "number", "number": "number", "date": "text", "text": "text"}
+
+
+def _literal(item: Item, operand) -> str | None:
+    """The operand as an XPath literal that can equal this item's answer; None if it never can
+    (the engine compares Python values: a number never equals a string, a list nothing)."""
+    kind = _VALUE_KIND.get(item.type_name, "text")
+    if kind == "number":
+        if isinstance(operand, (bool, int, float)):
+            return _number(operand)
+        return None
+    if kind in ("code", "text"):
+        return xpath_string(operand) if isinstance(operand, str) else None
+    return None
+
+
+def _or_equals(item: Item, operands) -> str | None:
+    literals = [lit for lit in (_literal(item, v) for v in operands) if lit is not None]
+    if not literals:
+        return None
+    terms = [f"{_ref(item.code)} = {lit}" for lit in literals]
+    return terms[0] if len(terms) == 1 else "(" + " or ".join(terms) + ")"
+
+
+def _leaf(item: Item, condition: Condition) -> tuple[str, bool]:
+    """(XPath on the item's value, the condition's value when the item is unanswered)."""
+    ref, kind, operand = _ref(item.code), condition.kind, condition.operand
+    is_list = _VALUE_KIND.get(item.type_name) == "list"
+    if kind == "answered":
+        return (f"{ref} != ''" if operand else f"{ref} = ''"), not operand
+    if kind == "equals":
+        lit = _literal(item, operand)
+        return (f"{ref} = {lit}" if lit is not None else "false()"), False
+    if kind == "in":
+        found = _or_equals(item, operand)
+        return (found or "false()"), False
+    if kind == "not_in":
+        if is_list:
+            return "true()", True  # a list is never one of the codes
+        found = _or_equals(item, operand)
+        return (f"not({found})" if found else "true()"), True
+    if kind == "includes":
+        if is_list and isinstance(operand, str):
+            return f"selected({ref}, {xpath_string(operand)})", False
+        return "false()", False
+    symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[kind]
+    if _VALUE_KIND.get(item.type_name) == "number":
+        return f"{ref} {symbol} {_number(operand)}", False
+    return "false()", False
+
+
+def relevant_expression(questionnaire: Questionnaire, condition: Condition) -> str:
+    """A definition condition as an XLSForm `relevant` expression (see the module docstring)."""
+    if condition.kind in ("all", "any"):
+        parts = [relevant_expression(questionnaire, p) for p in condition.parts]
+        if len(parts) == 1:
+            return parts[0]
+        return "(" + f" {'and' if condition.kind == 'all' else 'or'} ".join(parts) + ")"
+    if condition.kind == "not":
+        return f"not({relevant_expression(questionnaire, condition.parts[0])})"
+    item = questionnaire.item(condition.item)
+    expression, when_unanswered = _leaf(item, condition)
+    if item.when is None:
+        return expression
+    # The engine reads a hidden item as unanswered (effective_answers), whatever it holds.
+    shown = relevant_expression(questionnaire, item.when)
+    return f"(not({shown}) or {expression})" if when_unanswered else f"({shown} and {expression})"
+
+
+# -- XLSForm ----------------------------------------------------------------------------------
+
+FIRST_FOLLOW_UP_TEXT = "For the interviewer: is this the first follow-up with this returnee (about one month after return)?"
+FIRST_FOLLOW_UP_HINT = "Answer yes to ask the questions that are asked only once."
+RANK_LABEL = "Reason %(rank)s"
+RANK_MESSAGE = "Choose a different answer for each rank."
+FIRST_MESSAGE = "The one that came first must be one of the answers you chose."
+NUMBER_MESSAGE = "Please give a number from %(min)s to %(max)s."
+DATE_MESSAGE = "Please give a date that has already passed."
+TEXT_MESSAGE = "Please keep it under %(max)s characters."
+_TRANSLATED = ("label", "hint", "guidance_hint", "required_message", "constraint_message")
+_PLAIN = ("required", "relevant", "constraint", "choice_filter", "appearance", "calculation")
+
+
+class _Texts:
+    """A text in every language: {language: text}."""
+
+    def __init__(self):
+        self.translators = {language: translator(language) for language in LANGUAGES}
+
+    def __call__(self, message: str | None, **params) -> dict[str, str] | None:
+        if not message:
+            return None
+        return {language: t(message, **params) for language, t in self.translators.items()}
+
+    def each(self, make) -> dict[str, str]:
+        """Build a text per language: make(t) with that language's translator."""
+        return {language: make(t) for language, t in self.translators.items()}
+
+
+class _ChoiceLists:
+    def __init__(self):
+        self.lists: dict[str, list[tuple[str, dict[str, str]]]] = {}
+        self._by_content: dict[tuple, str] = {}
+
+    def add(self, preferred: str, choices: list[tuple[str, dict[str, str]]]) -> str:
+        key = tuple((code, tuple(sorted(labels.items()))) for code, labels in choices)
+        if key in self._by_content:
+            return self._by_content[key]
+        name, n = preferred, 1
+        while name in self.lists:
+            n += 1
+            name = f"{preferred}_{n}"
+        self.lists[name] = choices
+        self._by_content[key] = name
+        return name
+
+
+class _Form:
+    def __init__(self, questionnaire: Questionnaire):
+        self.questionnaire = questionnaire
+        self.text = _Texts()
+        self.choices = _ChoiceLists()
+        self.rows: list[dict] = []
+        self.names: dict[str, str] = {}  # name -> what uses it, to refuse a clash
+        self.problems: list[str] = []
+
+    def claim(self, name: str, what: str) -> str:
+        if name in self.names:
+            self.problems.append(f"the XLSForm needs the name {name!r} for {what}, "
+                                 f"but it is already used by {self.names[name]}")
+        else:
+            self.names[name] = what
+        return name
+
+    def add(self, type_: str, name: str, **columns) -> None:
+        row = {"type": type_, "name": name}
+        row.update({k: v for k, v in columns.items() if v not in (None, "", {})})
+        self.rows.append(row)
+
+    def item_choices(self, item: Item, preferred: str | None = None) -> str:
+        if isinstance(item, Scale):
+            choices = [(str(p), self.text.each(lambda t, p=p: _scale_point_label(item, p, t))) for p in item.points()]
+        else:
+            for option in item.options:
+                if item.type_name in ("multiple", "ranked") and (not option.code or option.code != option.code.strip()
+                                                                 or any(c.isspace() for c in option.code)):
+                    self.problems.append(f"item {item.code!r}: option code {option.code!r} has a space, which "
+                                         f"a {item.type_name} item cannot carry in XLSForm")
+            choices = [(o.code, self.text(o.label)) for o in item.options]
+        if preferred is None:
+            preferred = "_".join(o.code for o in item.options) if item.type_name == "yesno" else item.code
+        return self.choices.add(preferred, choices)
+
+
+def xlsform_sheets(questionnaire: Questionnaire) -> dict[str, tuple[list[str], list[list]]]:
+    """The XLSForm as {sheet: (header, rows)}: what write_xlsform puts in the workbook."""
+    form = _Form(questionnaire)
+    t = form.text
+    q = questionnaire
+    for module in q.modules:
+        form.claim(module.code, f"module {module.code!r}")
+        for item in module.items:
+            form.claim(item.code, f"item {item.code!r}")
+
+    if q.intro:
+        form.add("note", form.claim("intro", "the introduction"), label=t(q.intro))
+    consent_list = form.choices.add("consent", [("agree", t(q.consent.get("agree"))),
+                                                ("decline", t(q.consent.get("decline")))])
+    form.add(f"select_one {consent_list}", form.claim("consent", "the consent question"),
+             label=t(q.consent.get("text")), required="yes", required_message=t(REQUIRED_MESSAGE))
+    consented = "${consent} = 'agree'"
+    first_follow_up = None
+    if any(m.first_follow_up_only for m in q.modules):
+        yes_no = form.choices.add("yes_no", [("yes", t("Yes")), ("no", t("No"))])
+        first_follow_up = form.claim("first_follow_up", "the first follow-up question")
+        form.add(f"select_one {yes_no}", first_follow_up, label=t(FIRST_FOLLOW_UP_TEXT),
+                 hint=t(FIRST_FOLLOW_UP_HINT), required="yes", required_message=t(REQUIRED_MESSAGE),
+                 relevant=consented)
+
+    for module in q.modules:
+        relevant = consented
+        if module.first_follow_up_only:
+            relevant = f"{consented} and {_ref(first_follow_up)} = 'yes'"
+        form.add("begin group", module.code, label=t(module.title), relevant=relevant)
+        for item in module.items:
+            _add_item(form, item)
+        form.add("end group", "")
+    if q.end:
+        form.add("note", form.claim("thanks", "the closing note"), label=t(q.end))
+
+    if form.problems:
+        raise ExportError("; ".join(form.problems))
+    return _sheets(form)
+
+
+def _add_item(form: _Form, item: Item) -> None:
+    t, q = form.text, form.questionnaire
+    relevant = relevant_expression(q, item.when) if item.when else None
+    common = {"hint": t(item.help), "guidance_hint": t(item.instruction)}
+    required = {"required": "yes", "required_message": t(REQUIRED_MESSAGE)} if item.required else {}
+    name = item.type_name
+
+    if isinstance(item, RankedTopThree):
+        ranks = [form.claim(f"{item.code}_{n}", f"rank {n} of item {item.code!r}") for n in range(1, item.ranks + 1)]
+        group = form.claim(f"{item.code}_ranks", f"the ranks of item {item.code!r}")
+        choices = form.item_choices(item)
+        form.add("begin group", group, label=t(item.text), appearance="field-list", relevant=relevant)
+        for n, rank in enumerate(ranks, start=1):
+            earlier = [_ref(r) for r in ranks[:n - 1]]
+            form.add(f"select_one {choices}", rank, label=t(RANK_LABEL, rank=n),
+                     relevant=f"{earlier[-1]} != ''" if earlier else None,
+                     choice_filter=" and ".join(f"name != {e}" for e in earlier) or None,
+                     constraint=" and ".join(f". != {e}" for e in earlier) or None,
+                     constraint_message=t(RANK_MESSAGE) if earlier else None,
+                     **(common if n == 1 else {}), **(required if n == 1 else {}))
+        form.add("end group", "")
+        joined = ", ' ', ".join(_ref(r) for r in ranks)
+        form.add("calculate", item.code, calculation=f"normalize-space(concat({joined}))")
+        return
+
+    if name in ("single", "yesno", "multiple", "scale"):
+        choices = form.item_choices(item)
+        form.add(f"{'select_multiple' if name == 'multiple' else 'select_one'} {choices}", item.code,
+                 label=t(item.text), relevant=relevant, appearance="likert" if name == "scale" else None,
+                 **common, **required)
+        if isinstance(item, MultipleChoice) and item.ask_first:
+            first = form.claim(f"{item.code}_first", f"the first answer of item {item.code!r}")
+            more_than_one = f"count-selected({_ref(item.code)}) > 1"
+            form.add(f"select_one {choices}", first, label=t(item.first_text),
+                     relevant=f"{relevant} and {more_than_one}" if relevant else more_than_one,
+                     choice_filter=f"selected({_ref(item.code)}, name)",
+                     constraint=f"selected({_ref(item.code)}, .)", constraint_message=t(FIRST_MESSAGE),
+                     required="yes", required_message=t(REQUIRED_MESSAGE))
+        return
+    if name == "number":
+        bounds = [f". >= {item.low}"] * (item.low is not None) + [f". <= {item.high}"] * (item.high is not None)
+        message = t(NUMBER_MESSAGE, min=item.low, max=item.high) if len(bounds) == 2 else None
+        form.add("integer", item.code, label=t(item.text), relevant=relevant,
+                 constraint=" and ".join(bounds) or None, constraint_message=message, **common, **required)
+        return
+    if name == "date":
+        form.add("date", item.code, label=t(item.text), relevant=relevant,
+                 constraint=". >= date('1990-01-01') and . <= today()", constraint_message=t(DATE_MESSAGE),
+                 **common, **required)
+        return
+    if name == "text":
+        limit = getattr(item, "max_length", 300)
+        form.add("text", item.code, label=t(item.text), relevant=relevant,
+                 constraint=f"string-length(.) <= {limit}", constraint_message=t(TEXT_MESSAGE, max=limit),
+                 **common, **required)
+        return
+    raise ExportError(f"item {item.code!r}: no XLSForm mapping for type {name!r}")
+
+
+def _sheets(form: _Form) -> dict[str, tuple[list[str], list[list]]]:
+    languages = {language: xlsform_language(language) for language in LANGUAGES}
+    used = {key for row in form.rows for key in row}
+    header = ["type", "name"]
+    for column in _TRANSLATED:
+        if column in used:
+            header += [f"{column}::{languages[lang]}" for lang in LANGUAGES]
+    header += [column for column in _PLAIN if column in used]
+    survey = []
+    for row in form.rows:
+        line = []
+        for column in header:
+            base, _, language_label = column.partition("::")
+            value = row.get(base)
+            if language_label:
+                language = next(lang for lang, label in languages.items() if label == language_label)
+                value = value.get(language) if value else None
+            line.append(value)
+        survey.append(line)
+    choices_header = ["list_name", "name", *(f"label::{languages[lang]}" for lang in LANGUAGES)]
+    choices = [[list_name, code, *(labels[lang] for lang in LANGUAGES)]
+               for list_name, entries in form.choices.lists.items() for code, labels in entries]
+    q = form.questionnaire
+    settings_header = ["form_title", "form_id", "version", "default_language"]
+    settings = [[q.title, f"{q.code}_v{q.version}", str(q.version), languages["en"]]]
+    return {"survey": (header, survey), "choices": (choices_header, choices),
+            "settings": (settings_header, settings)}
+
+
+def write_xlsform(questionnaire: Questionnaire, path: str | Path | IO[bytes]) -> None:
+    """Write the XLSForm workbook (.xlsx) to `path` (a file name or a binary file)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    sheets = xlsform_sheets(questionnaire)  # refuses before anything is written
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for title, (header, rows) in sheets.items():
+        sheet = workbook.create_sheet(title)
+        sheet.append(header)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
+                # openpyxl takes a string starting with "=" as a formula: keep it text.
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+        sheet.freeze_panes = "A2"
+    workbook.save(path)
