@@ -18,8 +18,11 @@ def main() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (create_user_command, import_returnees_command, demo_command, generate_key_command,
-                    rescore_command):
+    from monitor.exports_cli import export_command
+    from monitor.responses.cli import import_responses_command
+
+    for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
+                    generate_key_command, rescore_command, export_command):
         app.cli.add_command(command)
 
 
@@ -52,25 +55,12 @@ def create_user_command(email, role, partner_code, password_stdin, locale):
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows even when some are invalid.")
 def import_returnees_command(file, dry_run, skip_invalid):
     """Import or update returnees from a CSV file (see the README for the columns)."""
+    from monitor.csvimport import echo_report
     from monitor.returnees.importing import import_returnees
 
     report = import_returnees(file.read(), dry_run=dry_run, skip_invalid=skip_invalid, actor="cli",
                               filename=getattr(file, "name", ""))
-    for error in report.errors:
-        click.echo(f"error: {error}", err=True)
-    for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    valid = report.rows - report.rejected
-    if report.written:
-        click.echo(f"{report.rows} rows read: {report.created} created, {report.updated} updated, "
-                   f"{report.unchanged} unchanged, {report.rejected} rejected")
-    elif report.file_error:
-        click.echo("nothing written: the file cannot be imported")
-    elif dry_run:
-        click.echo(f"dry run: {report.rows} rows read, {valid} valid, {report.rejected} rejected; nothing written")
-    else:
-        click.echo(f"nothing written: {report.rejected} of {report.rows} rows are invalid "
-                   "(fix them, or use --skip-invalid to write the valid rows)")
+    echo_report(report, dry_run)
     if report.errors:
         sys.exit(1)
 

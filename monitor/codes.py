@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from surveys.translation import LANGUAGE_NAMES, RTL
+
 ROLES = {
     "admin": _l("Programme administrator"),
     "analyst": _l("Analyst"),
@@ -83,23 +85,9 @@ SCORE_DIMENSIONS = {
     "composite": _l("Composite"),
 }
 
-# Returnee languages, each named in itself (a returnee picks their own language).
-RETURNEE_LANGUAGES = {
-    "en": "English",
-    "fr": "Français",
-    "nl": "Nederlands",
-    "ru": "Русский",
-    "uk": "Українська",
-    "ka": "ქართული",
-    "hy": "Հայերեն",
-    "ar": "العربية",
-    "fa": "دری",
-    "ps": "پښتو",
-    "ro": "Română",
-    "pl": "Polski",
-    "pt_BR": "Português (Brasil)",
-}
-RTL_LANGUAGES = frozenset({"ar", "fa", "ps"})
+# Returnee languages, each named in itself (defined with the questionnaire's translations).
+RETURNEE_LANGUAGES = LANGUAGE_NAMES
+RTL_LANGUAGES = RTL
 
 
 def normalise_language(value: str) -> str | None:

@@ -101,23 +101,17 @@ from typing import IO
 from surveys.conditions import Condition
 from surveys.definition import Questionnaire
 from surveys.items import REQUIRED_MESSAGE, Item, MultipleChoice, Option, RankedTopThree, Scale
-from surveys.translation import LANGUAGES, translator
+from surveys.translation import LANGUAGE_NAMES, LANGUAGES, translator
 
 
 class ExportError(ValueError):
     """The definition cannot be written in this format (the message says why)."""
 
 
-# Each language named in itself (as monitor.codes.RETURNEE_LANGUAGES, which needs Flask-Babel).
-LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "nl": "Nederlands", "ru": "Русский", "uk": "Українська",
-    "ka": "ქართული", "hy": "Հայերեն", "ar": "العربية", "fa": "دری", "ps": "پښتو",
-    "ro": "Română", "pl": "Polski", "pt_BR": "Português do Brasil",
-}
 
 
 def xlsform_language(language: str) -> str:
-    """'English (en)', 'Português do Brasil (pt-BR)': XLSForm's `label::<this>` convention."""
+    """'English (en)', 'Português (Brasil) (pt-BR)': XLSForm's `label::<this>` convention."""
     return f"{LANGUAGE_NAMES[language]} ({translator(language).html_lang})"
 
 

@@ -13,8 +13,24 @@ from babel.support import NullTranslations, Translations
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "questionnaire"
 
-# Returnee languages, each named in itself, and their review status is in review.toml.
-LANGUAGES = ("en", "fr", "nl", "ru", "uk", "ka", "hy", "ar", "fa", "ps", "ro", "pl", "pt_BR")
+# The returnee languages, each named in itself (a returnee picks their own language). Their
+# review status is in translations/questionnaire-review.toml.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "nl": "Nederlands",
+    "ru": "Русский",
+    "uk": "Українська",
+    "ka": "ქართული",
+    "hy": "Հայերեն",
+    "ar": "العربية",
+    "fa": "دری",
+    "ps": "پښتو",
+    "ro": "Română",
+    "pl": "Polski",
+    "pt_BR": "Português (Brasil)",
+}
+LANGUAGES = tuple(LANGUAGE_NAMES)
 RTL = frozenset({"ar", "fa", "ps"})
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_responses
 Revises: 0001_foundation
-Create Date: 2026-11-24 11:01:06.599688
+Create Date: 2026-11-24 11:15:46.333870
 
 """
 from alembic import op
@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('first_follow_up', sa.Boolean(), nullable=False),
     sa.Column('disposition', sa.String(length=24), nullable=True),
+    sa.Column('imported', sa.Boolean(), nullable=False),
     sa.Column('interviewer_id', sa.Integer(), nullable=True),
     sa.Column('reached_module', sa.String(length=40), nullable=True),
     sa.Column('started_at', sa.DateTime(), nullable=False),

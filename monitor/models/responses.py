@@ -35,6 +35,8 @@ class Response(db.Model):
     language: Mapped[str] = mapped_column(String(8))
     first_follow_up: Mapped[bool] = mapped_column(Boolean, default=True)  # asks the once-only modules
     disposition: Mapped[str | None] = mapped_column(String(24), index=True)  # DISPOSITIONS, once final
+    # Loaded by `monitor import-responses` (historical or paper data), not answered in the platform.
+    imported: Mapped[bool] = mapped_column(Boolean, default=False)
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # The last module the respondent got past, to resume where they stopped.
     reached_module: Mapped[str | None] = mapped_column(String(40))

@@ -43,14 +43,19 @@ def start_response(returnee: Returnee, wave: str, mode: str, *, language: str | 
     return response
 
 
+def _row(item: Item, position=None, code=None, number=None, text=None) -> ResponseAnswer:
+    # Every column set, always: rows of one shape are inserted in one batched statement.
+    return ResponseAnswer(item=item.code, position=position, code=code, number=number, text=text)
+
+
 def _rows(item: Item, value) -> list[ResponseAnswer]:
     if isinstance(value, list):
-        return [ResponseAnswer(item=item.code, position=n, code=code) for n, code in enumerate(value)]
+        return [_row(item, position=n, code=code) for n, code in enumerate(value)]
     if item.takes_options:
-        return [ResponseAnswer(item=item.code, code=value)]
+        return [_row(item, code=value)]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return [ResponseAnswer(item=item.code, number=value)]
-    return [ResponseAnswer(item=item.code, text=str(value))]
+        return [_row(item, number=value)]
+    return [_row(item, text=str(value))]
 
 
 def save_answers(response: Response, items: list[Item], answers: dict) -> None:
@@ -74,17 +79,25 @@ def complete_response(response: Response, *, disposition: str = "complete", at: 
                  details={"wave": response.wave, "mode": response.mode, "disposition": disposition})
 
 
+SCORED_DISPOSITIONS = ("complete", "partial")
+
+
 def apply_scores(response: Response) -> bool:
-    """Compute and store the scores and red flags; True when anything changed."""
+    """Compute and store the scores and red flags; True when anything changed. A refusal, a
+    non-contact and the like have neither (a flag rule on a missing answer must not fire)."""
     questionnaire = questionnaire_of(response)
-    answers = stored_answers(response)
-    scores = score(questionnaire, answers)
     before = (response.scores, response.flags)
+    if response.disposition in SCORED_DISPOSITIONS:
+        answers = stored_answers(response)
+        scores = score(questionnaire, answers)
+        flags = set(red_flags(questionnaire, answers))
+    else:
+        scores = score(questionnaire, {})
+        flags = set()
     response.score_economic = scores.dimensions.get("economic")
     response.score_social = scores.dimensions.get("social")
     response.score_psychosocial = scores.dimensions.get("psychosocial")
     response.score_composite = scores.composite
-    flags = set(red_flags(questionnaire, answers))
     response.flag_rows = [row for row in response.flag_rows if row.flag in flags] + [
         ResponseFlag(flag=code) for code in sorted(flags - {r.flag for r in response.flag_rows})]
     return before != (response.scores, sorted(flags))

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from monitor import audit, codes
+from monitor.csvimport import ImportReport, RowError, column_problems, lookup, open_table, table_rows
 from monitor.extensions import db
 from monitor.models import Organisation, Returnee, User
 from monitor.returnees import operations
@@ -28,40 +28,6 @@ from monitor.returnees.parsing import (
 
 REQUIRED_COLUMNS = ("code", "destination_country", "partner", "return_date", "language", "channel", "phone", "consent")
 OPTIONAL_COLUMNS = ("local_partner", "sex", "birth_year", "adults", "children", "vulnerabilities", "support", "name")
-_BATCH = 500
-
-
-@dataclass
-class RowError:
-    line: int  # 0 for a problem with the file as a whole
-    message: str
-    code: str | None = None
-
-    def __str__(self) -> str:
-        if not self.line:
-            return _("file: %(message)s", message=self.message)
-        if self.code:
-            return _("line %(line)s (%(code)s): %(message)s", line=self.line, code=self.code, message=self.message)
-        return _("line %(line)s: %(message)s", line=self.line, message=self.message)
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[RowError] = field(default_factory=list)
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    written: bool = False
-
-    @property
-    def rejected(self) -> int:
-        return len({e.line for e in self.errors})
-
-    @property
-    def file_error(self) -> bool:
-        return any(e.line == 0 for e in self.errors)
 
 
 @dataclass
@@ -70,18 +36,6 @@ class _Row:
     code: str
     values: dict
     consent: list[str]
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidValue(_("the file is not UTF-8 text: in Excel, save it as \"CSV UTF-8\"")) from None
-
-
-def _delimiter(header_line: str) -> str:
-    # Excel in a Belgian or French locale writes ';'.
-    return max((",", ";", "\t"), key=header_line.count)
 
 
 def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
@@ -113,43 +67,15 @@ def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool =
 
 
 def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
-    text = _decode(data)
-    if not text.strip():
-        raise InvalidValue(_("the file is empty"))
-    first_line = text.lstrip("\r\n").splitlines()[0]
-    # newline="": the csv module sees the line endings as they are, "\r" alone included.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
-    header = next(reader)
-    while not any(cell.strip() for cell in header):  # blank lines before the header
-        header = next(reader)
-    header = [h.strip().lower() for h in header]
-    while header and not header[-1]:  # Excel's trailing empty columns
-        header.pop()
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if missing or unknown or duplicated:
-        parts = []
-        if missing:
-            parts.append(_("missing columns: %(columns)s", columns=", ".join(missing)))
-        if unknown:
-            parts.append(_("unknown columns: %(columns)s", columns=", ".join(unknown)))
-        if duplicated:
-            parts.append(_("columns given twice: %(columns)s", columns=", ".join(duplicated)))
-        raise InvalidValue("; ".join(parts))
+    header, reader = open_table(data)
+    problems = column_problems(header, REQUIRED_COLUMNS, REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    if problems:
+        raise InvalidValue("; ".join(problems))
 
     organisations = {o.code.lower(): o for o in db.session.scalars(select(Organisation))}
     raw_rows = []
     seen: dict[str, int] = {}
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        report.rows += 1
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
-            report.errors.append(RowError(line, _("more cells than columns: a value that holds the separator must be in quotes")))
-            continue
-        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+    for line, raw in table_rows(reader, header, report):
         code = raw["code"].strip()
         if code in seen:
             report.errors.append(RowError(line, _("the code is already on line %(line)s", line=seen[code]), code))
@@ -174,12 +100,7 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
 
 
 def _existing_by_code(case_codes: list[str]) -> dict[str, Returnee]:
-    found = {}
-    for start in range(0, len(case_codes), _BATCH):
-        chunk = case_codes[start:start + _BATCH]
-        for returnee in db.session.scalars(select(Returnee).where(Returnee.code.in_(chunk))):
-            found[returnee.code] = returnee
-    return found
+    return lookup(Returnee.code, case_codes)
 
 
 def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:

@@ -1,0 +1,152 @@
+"""What every CSV import shares: decoding what Excel writes, the header, line-numbered row
+errors and the report. Used by the returnee import and the response import.
+
+    header, reader = open_table(data)            # InvalidValue: empty, not UTF-8
+    problems = column_problems(header, REQUIRED, KNOWN)
+    for line, raw in table_rows(reader, header, report):
+        ...                                      # raw: column name -> cell, as in the file
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import click
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from monitor.extensions import db
+from monitor.returnees.parsing import InvalidValue
+
+BATCH = 500  # values in one SQL IN (...)
+
+
+@dataclass
+class RowError:
+    line: int  # 0 for a problem with the file as a whole
+    message: str
+    code: str | None = None
+
+    def __str__(self) -> str:
+        if not self.line:
+            return _("file: %(message)s", message=self.message)
+        if self.code:
+            return _("line %(line)s (%(code)s): %(message)s", line=self.line, code=self.code, message=self.message)
+        return _("line %(line)s: %(message)s", line=self.line, message=self.message)
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    written: bool = False
+
+    @property
+    def rejected(self) -> int:
+        return len({e.line for e in self.errors})
+
+    @property
+    def file_error(self) -> bool:
+        return any(e.line == 0 for e in self.errors)
+
+
+def decode(data: bytes) -> str:
+    """UTF-8, with or without the byte order mark Excel puts first."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidValue(_("the file is not UTF-8 text: in Excel, save it as \"CSV UTF-8\"")) from None
+
+
+def delimiter(header_line: str) -> str:
+    # Excel in a Belgian or French locale writes ';'.
+    return max((",", ";", "\t"), key=header_line.count)
+
+
+def open_table(data: bytes):
+    """The header (names stripped and lower-cased, Excel's trailing empty columns dropped) and a
+    csv reader positioned on the first row after it."""
+    text = decode(data)
+    if not text.strip():
+        raise InvalidValue(_("the file is empty"))
+    first_line = text.lstrip("\r\n").splitlines()[0]
+    # newline="": the csv module sees the line endings as they are, "\r" alone included.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line))
+    header = next(reader)
+    while not any(cell.strip() for cell in header):  # blank lines before the header
+        header = next(reader)
+    header = [h.strip().lower() for h in header]
+    while header and not header[-1]:  # Excel's trailing empty columns
+        header.pop()
+    return header, reader
+
+
+def column_problems(header: list[str], required: Iterable[str], known: Iterable[str]) -> list[str]:
+    """What is wrong with the header: missing, unknown and repeated columns (empty when fine)."""
+    known = set(known)
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in known]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    parts = []
+    if missing:
+        parts.append(_("missing columns: %(columns)s", columns=", ".join(missing)))
+    if unknown:
+        parts.append(_("unknown columns: %(columns)s", columns=", ".join(unknown)))
+    if duplicated:
+        parts.append(_("columns given twice: %(columns)s", columns=", ".join(duplicated)))
+    return parts
+
+
+def table_rows(reader, header: list[str], report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number in the file, column -> cell) for each row that is not blank; every row counts
+    in `report.rows`, and a row with more cells than columns becomes an error instead."""
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        report.rows += 1
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+            report.errors.append(RowError(line, _("more cells than columns: a value that holds the separator must be in quotes")))
+            continue
+        yield line, {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+
+
+def batches(values: Iterable, size: int = BATCH) -> Iterator[list]:
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def lookup(column, values: Iterable) -> dict:
+    """The rows whose `column` (a unique model attribute) is among `values`, by that value."""
+    model = column.class_
+    found = {}
+    for chunk in batches(dict.fromkeys(values)):
+        for obj in db.session.scalars(select(model).where(column.in_(chunk))):
+            found[getattr(obj, column.key)] = obj
+    return found
+
+
+def echo_report(report: ImportReport, dry_run: bool) -> None:
+    """The command line's summary of an import: errors and warnings on stderr, the outcome on stdout."""
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    valid = report.rows - report.rejected
+    if report.written:
+        click.echo(f"{report.rows} rows read: {report.created} created, {report.updated} updated, "
+                   f"{report.unchanged} unchanged, {report.rejected} rejected")
+    elif report.file_error:
+        click.echo("nothing written: the file cannot be imported")
+    elif dry_run:
+        click.echo(f"dry run: {report.rows} rows read, {valid} valid, {report.rejected} rejected; nothing written")
+    else:
+        click.echo(f"nothing written: {report.rejected} of {report.rows} rows are invalid "
+                   "(fix them, or use --skip-invalid to write the valid rows)")
