@@ -22,7 +22,7 @@ def register_commands(app: Flask) -> None:
     from monitor.responses.cli import import_responses_command
 
     for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
-                    generate_key_command, rescore_command, export_command):
+                    generate_key_command, rescore_command, export_command, check_questionnaires_command):
         app.cli.add_command(command)
 
 
@@ -96,6 +96,28 @@ def rescore_command():
     audit.record("response.rescore", actor="cli", details={"responses": seen, "changed": changed})
     db.session.commit()
     click.echo(f"{seen} completed responses rescored: {changed} changed")
+
+
+@click.command("check-questionnaires")
+def check_questionnaires_command():
+    """Validate every questionnaire version and check its translations in all 13 languages."""
+    from surveys.definition import DEFINITIONS, DefinitionError, load_definition
+    from surveys.translation import missing_translations
+
+    problems = []
+    for path in sorted(DEFINITIONS.glob("*.yaml")):
+        try:
+            questionnaire = load_definition(path)
+        except DefinitionError as error:
+            problems += [f"{path.name}: {problem}" for problem in error.problems]
+            continue
+        problems += missing_translations(questionnaire)
+        click.echo(f"{path.name}: {len(questionnaire.items)} items in {len(questionnaire.modules)} modules")
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("every questionnaire is valid and translated in every language")
 
 
 @click.command("generate-key")

@@ -55,7 +55,8 @@ class Translator:
 
     def has(self, message: str) -> bool:
         """Whether the catalog really translates `message` (English always does)."""
-        return self.language == "en" or self._catalog.gettext(message) != message
+        # The compiled catalog's own table: a translation may equal its English ("Social").
+        return self.language == "en" or bool(getattr(self._catalog, "_catalog", {}).get(message))
 
 
 @lru_cache(maxsize=None)
@@ -82,3 +83,16 @@ def catalog_messages() -> list[str]:
 
     with open(TRANSLATIONS / f"{DOMAIN}.pot", "rb") as handle:
         return [message.id for message in read_po(handle) if message.id]
+
+
+def missing_translations(questionnaire, languages=LANGUAGES) -> list[str]:
+    """One line per language that lacks any of the questionnaire's texts (English never does)."""
+    problems = []
+    for language in languages:
+        t = translator(language)
+        missing = [text for text in questionnaire.texts() if not t.has(text)]
+        if missing:
+            shown = "; ".join(repr(text[:60]) for text in missing[:3])
+            problems.append(f"{questionnaire.key}: {language} lacks {len(missing)} of {len(questionnaire.texts())} "
+                            f"texts, e.g. {shown} (run make translations and translate them)")
+    return problems

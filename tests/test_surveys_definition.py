@@ -578,3 +578,29 @@ def test_the_definition_is_not_mutated_by_build():
     before = copy.deepcopy(spec)
     build_definition(spec)
     assert spec == before
+
+
+def test_shipped_questionnaires_are_translated_in_every_language():
+    from surveys import registry
+    from surveys.translation import LANGUAGES, missing_translations
+
+    for questionnaire in registry.all_versions().values():
+        assert missing_translations(questionnaire) == []
+    broken = registry.current()
+    broken.modules[0].items[0].text = "A question nobody has translated yet?"
+    try:
+        problems = missing_translations(broken)
+        assert len(problems) == len(LANGUAGES) - 1  # every language but English
+        assert "fr lacks 1 of" in problems[0] and "A question nobody has translated yet?" in problems[0]
+    finally:
+        registry.all_versions.cache_clear()
+
+
+def test_check_questionnaires_command():
+    from click.testing import CliRunner
+
+    from monitor.cli import check_questionnaires_command
+
+    result = CliRunner().invoke(check_questionnaires_command)
+    assert result.exit_code == 0, result.output
+    assert "standard-v1.yaml: 42 items in 9 modules" in result.output

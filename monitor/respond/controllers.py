@@ -127,7 +127,12 @@ def module(token: str, module: str):
         if going_back:
             db.session.commit()
             return redirect(url_for("respond.module", token=token, module=codes[max(index - 1, 0)]))
-        if not errors and not new_questions:
+        if not errors and new_questions:
+            # Post/redirect/get: the page comes back with its new questions, and the phone's
+            # back button never lands on a form submission.
+            db.session.commit()
+            return redirect(url_for("respond.module", token=token, module=module))
+        if not errors:
             response.reached_module = _further(codes, response.reached_module, module)
             if index + 1 < len(codes):
                 db.session.commit()

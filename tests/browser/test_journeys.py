@@ -94,3 +94,61 @@ def test_pages_work_on_a_small_screen_without_javascript(chromium, live_server, 
     assert page.locator("dl.facts").first.bounding_box()["width"] <= 360
     page.screenshot(path=str(SCREENSHOTS / "returnee-mobile.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def survey_link(live_server):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from monitor.extensions import db
+    from monitor.models import Returnee
+    from monitor.models.types import utcnow
+    from monitor.respond.links import create_link
+
+    def make(language):
+        with live_server["app"].app_context():
+            returnee = db.session.scalars(select(Returnee).where(Returnee.phone.is_not(None))).first()
+            returnee.language = language
+            token = create_link(returnee, "m1", utcnow() + timedelta(days=30))
+            db.session.commit()
+            return token
+    return make
+
+
+def test_returnee_answers_in_arabic_on_a_phone_without_javascript(chromium, live_server, survey_link):
+    from surveys.translation import translator
+
+    t = translator("ar")
+    context = chromium.new_context(base_url=live_server["url"], java_script_enabled=False,
+                                   viewport={"width": 360, "height": 740}, locale="ar")
+    page = context.new_page()
+    page.goto(f"/s/{survey_link('ar')}")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    page.click(f"button:text('{t('Yes, I want to answer')}')")
+    page.wait_for_url(re.compile(r"/housing$"))
+    # Right to left: the radio buttons sit on the right of their labels.
+    label = page.locator("label.choice").first
+    radio = label.locator("input")
+    assert radio.bounding_box()["x"] > label.bounding_box()["x"] + label.bounding_box()["width"] / 2
+    page.screenshot(path=str(SCREENSHOTS / "returnee-ar-housing.png"), full_page=True)
+
+    page.check("input[name=housing_situation][value=other]")
+    page.click("button[value=next]")
+    assert page.locator("input[name=housing_other]").is_visible()  # the dependent question came
+    page.fill("input[name=housing_other]", "خيمة")
+    page.click("button[value=next]")
+    page.wait_for_url(re.compile(r"/income$"))
+    assert t("Part %(number)s of %(total)s", number=2, total=9) in page.inner_text("main")
+    page.go_back()  # the browser's own back button
+    page.wait_for_url(re.compile(r"/housing$"))
+    assert page.locator("input[name=housing_other]").input_value() == "خيمة"
+    assert page.locator("input[value=other]").is_checked()
+    page.click("button[value=next]")
+    page.wait_for_url(re.compile(r"/income$"))
+    page.click("button[value=next]")  # work_status is required
+    assert t("Please answer this question.") in page.inner_text("main")
+    assert page.locator("main").bounding_box()["width"] <= 360
+    page.screenshot(path=str(SCREENSHOTS / "returnee-ar-error.png"), full_page=True)
+    context.close()
