@@ -307,3 +307,38 @@ def test_rescore_command(app, users, returnees):
     assert result.exit_code == 0 and "1 completed responses rescored: 1 changed" in result.output
     db.session.expire_all()
     assert db.session.scalar(select(Response)).score_economic == 0.0
+
+
+def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees, monkeypatch):
+    """Publishing version 2 (here: housing weighs nothing, a new question) leaves version 1
+    responses as they were; new responses take version 2."""
+    import copy
+
+    import yaml
+
+    from monitor.responses import operations
+    from surveys import registry
+    from surveys.definition import DEFINITIONS, build_definition
+
+    spec = yaml.safe_load((DEFINITIONS / "standard-v1.yaml").read_text(encoding="utf-8"))
+    v1 = build_definition(copy.deepcopy(spec))
+    spec["version"] = 2
+    spec["modules"][0]["items"][0]["weight"] = 0.5
+    spec["modules"][0]["items"].append({"code": "housing_rooms", "type": "number", "text": "How many rooms?"})
+    v2 = build_definition(spec)
+    old = operations.start_response(returnees["caritas"], "m1", "phone", questionnaire=v1)
+    monkeypatch.setattr(registry, "all_versions", lambda: {("standard", 1): v1, ("standard", 2): v2})
+    answers = {"housing_situation": "family", "housing_can_stay": "no"}
+    items = [v1.item("housing_situation"), v1.item("housing_can_stay")]
+    operations.save_answers(old, items, answers)
+    operations.complete_response(old, actor="test")
+    new = operations.start_response(returnees["iom-ge"], "m1", "phone")
+    operations.save_answers(new, items, answers)
+    operations.complete_response(new, actor="test")
+    db.session.commit()
+    assert (old.questionnaire_version, new.questionnaire_version) == (1, 2)
+    # social = (2 * 0.5 + 1 * 0) / 3 in version 1; (0.5 * 0.5 + 1 * 0) / 1.5 in version 2
+    assert old.score_social == round(1 / 3, 4) and new.score_social == round(0.25 / 1.5, 4)
+    assert operations.questionnaire_of(old).has_item("housing_rooms") is False
+    assert operations.stored_answers(old) == answers
+    assert operations.rescore_all() == (2, 0)
