@@ -20,7 +20,6 @@ from flask_migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor import create_app  # noqa: E402
 from monitor.extensions import db  # noqa: E402
 from monitor.models import Organisation  # noqa: E402
 

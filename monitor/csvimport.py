@@ -9,6 +9,7 @@ errors and the report. Used by the returnee import and the response import.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -131,6 +132,36 @@ def lookup(column, values: Iterable) -> dict:
         for obj in db.session.scalars(select(model).where(column.in_(chunk))):
             found[getattr(obj, column.key)] = obj
     return found
+
+
+def run_import(data: bytes, read, write, *, action: str, dry_run: bool, skip_invalid: bool,
+               user=None, actor: str | None = None, filename: str = "", details: dict | None = None) -> ImportReport:
+    """The shape every import has: `read(data, report)` validates every row (raising
+    InvalidValue for the file as a whole) and returns what to write; `write(rows, report)` writes
+    it. Nothing is written when `dry_run`, or when any row is invalid and not `skip_invalid`.
+    A written import is one audit entry (file name, SHA-256, counts) and one commit."""
+    from monitor import audit
+
+    report = ImportReport()
+    try:
+        rows = read(data, report)
+    except InvalidValue as problem:
+        report.errors.append(RowError(0, str(problem)))
+        return report
+    except csv.Error as problem:  # e.g. a cell longer than the csv module accepts
+        report.errors.append(RowError(0, _("the file cannot be read as CSV: %(problem)s", problem=str(problem))))
+        return report
+    report.errors.sort(key=lambda e: e.line)
+    if dry_run or (report.errors and not skip_invalid) or report.file_error:
+        return report
+    write(rows, report)
+    audit.record(action, user=user, actor=actor, details={
+        "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
+        "rows": report.rows, "created": report.created, "updated": report.updated,
+        "unchanged": report.unchanged, "rejected": report.rejected})
+    db.session.commit()
+    report.written = True
+    return report
 
 
 def echo_report(report: ImportReport, dry_run: bool) -> None:

@@ -216,7 +216,34 @@ class YesNo(SingleChoice):
 
 
 @dataclass
-class MultipleChoice(ChoiceItem):
+class ListChoiceItem(ChoiceItem):
+    """An answer that is a list of option codes (several answers, or a ranking): described,
+    not scored."""
+
+    repeated_message = N_("Each answer can be chosen only once.")
+
+    def _codes(self, value) -> list[str]:
+        return [c.strip() for c in value.split(";")] if isinstance(value, str) else list(value)
+
+    def _check(self, codes: list[str]) -> list[str]:
+        if any(c not in self.option_codes() for c in codes):
+            raise AnswerError(N_("Please choose among the answers given."))
+        if len(set(codes)) != len(codes):
+            raise AnswerError(self.repeated_message)
+        return codes
+
+    def recode(self, value):
+        return None
+
+    def can_score(self):
+        return False
+
+    def codes_of(self, value):
+        return list(value or [])
+
+
+@dataclass
+class MultipleChoice(ListChoiceItem):
     """Several answers; with `first: true` one of them is marked as the first (stored first)."""
 
     type_name = "multiple"
@@ -251,32 +278,18 @@ class MultipleChoice(ChoiceItem):
     def normalise(self, value):
         if value in (None, "", []):
             return None
-        codes = [c.strip() for c in value.split(";")] if isinstance(value, str) else list(value)
-        codes = [c for c in codes if c]
-        if any(c not in self.option_codes() for c in codes):
-            raise AnswerError(N_("Please choose among the answers given."))
-        if len(set(codes)) != len(codes):
-            raise AnswerError(N_("Each answer can be chosen only once."))
-        return codes
-
-    def recode(self, value):
-        return None  # a set of channels or sources is described, not scored
-
-    def can_score(self):
-        return False
-
-    def codes_of(self, value):
-        return list(value or [])
+        return self._check([c for c in self._codes(value) if c])
 
 
 @dataclass
-class RankedTopThree(ChoiceItem):
+class RankedTopThree(ListChoiceItem):
     """Up to three distinct answers in order of importance: [rank 1, rank 2, rank 3]."""
 
     type_name = "ranked"
     xlsform_base = "select_one"
     template = "ranked"
     ranks = 3
+    repeated_message = N_("Choose a different answer for each rank.")
 
     def parse_form(self, form):
         chosen = [_first(form, f"{self.code}__{rank}") for rank in range(1, self.ranks + 1)]
@@ -291,23 +304,10 @@ class RankedTopThree(ChoiceItem):
     def normalise(self, value):
         if value in (None, "", []):
             return None
-        codes = [c.strip() for c in value.split(";")] if isinstance(value, str) else list(value)
+        codes = self._codes(value)
         if not codes or len(codes) > self.ranks or any(not c for c in codes):
             raise AnswerError(N_("Please choose one to three answers, most important first."))
-        if any(c not in self.option_codes() for c in codes):
-            raise AnswerError(N_("Please choose among the answers given."))
-        if len(set(codes)) != len(codes):
-            raise AnswerError(N_("Choose a different answer for each rank."))
-        return codes
-
-    def recode(self, value):
-        return None
-
-    def can_score(self):
-        return False
-
-    def codes_of(self, value):
-        return list(value or [])
+        return self._check(codes)
 
 
 @dataclass

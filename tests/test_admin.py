@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 
 from monitor.extensions import db
 from monitor.models import AuditEntry, Organisation, Returnee, User
-from tests.conftest import PASSWORD
 
 
 def last_audit(action=None):

@@ -34,8 +34,6 @@ command-line tool (the file-level messages shared with the returnee import are t
 """
 from __future__ import annotations
 
-import csv
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -43,8 +41,10 @@ from datetime import date, datetime, time, timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from monitor import audit, codes
-from monitor.csvimport import ImportReport, RowError, batches, column_problems, lookup, open_table, table_rows
+from monitor import codes
+from monitor.csvimport import (
+    ImportReport, RowError, batches, column_problems, lookup, open_table, run_import, table_rows,
+)
 from monitor.extensions import db
 from monitor.models import Response, Returnee, User
 from monitor.models.responses import DISPOSITIONS, MODES
@@ -80,26 +80,15 @@ def import_responses(data: bytes, *, version: int | None = None, dry_run: bool =
 
     Nothing is written when `dry_run`, or when any row is invalid and not `skip_invalid`.
     """
-    report = ImportReport()
+    today = today or date.today()
     try:
         questionnaire = _questionnaire(version)
-        rows = _read_rows(data, questionnaire, report, today or date.today())
     except InvalidValue as problem:
-        report.errors.append(RowError(0, str(problem)))
-        return report
-    except csv.Error as problem:  # e.g. a cell longer than the csv module accepts
-        report.errors.append(RowError(0, _("the file cannot be read as CSV: %(problem)s", problem=str(problem))))
-        return report
-    if dry_run or (report.errors and not skip_invalid) or report.file_error:
-        return report
-    _write(rows, questionnaire, report)
-    audit.record("response.import", user=user, actor=actor, details={
-        "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), "questionnaire": questionnaire.key,
-        "rows": report.rows, "created": report.created, "updated": report.updated,
-        "unchanged": report.unchanged, "rejected": report.rejected})
-    db.session.commit()
-    report.written = True
-    return report
+        return ImportReport(errors=[RowError(0, str(problem))])
+    return run_import(data, lambda data, report: _read_rows(data, questionnaire, report, today),
+                      lambda rows, report: _write(rows, questionnaire, report), action="response.import",
+                      dry_run=dry_run, skip_invalid=skip_invalid, user=user, actor=actor, filename=filename,
+                      details={"questionnaire": questionnaire.key})
 
 
 def _questionnaire(version: int | None) -> Questionnaire:

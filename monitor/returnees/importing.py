@@ -8,16 +8,14 @@ a consent withdrawal or a do-not-contact made in the platform.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from monitor import audit, codes
-from monitor.csvimport import ImportReport, RowError, column_problems, lookup, open_table, table_rows
+from monitor import codes
+from monitor.csvimport import ImportReport, RowError, column_problems, lookup, open_table, run_import, table_rows
 from monitor.extensions import db
 from monitor.models import Organisation, Returnee, User
 from monitor.returnees import operations
@@ -41,29 +39,11 @@ class _Row:
 def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
                      user: User | None = None, actor: str | None = None, filename: str = "",
                      today: date | None = None) -> ImportReport:
-    """Validate every row, then write the valid ones unless that is not wanted.
-
-    Nothing is written when `dry_run`, or when any row is invalid and not `skip_invalid`.
-    """
-    report = ImportReport()
-    try:
-        rows = _read_rows(data, report, today or date.today())
-    except InvalidValue as problem:
-        report.errors.append(RowError(0, str(problem)))
-        return report
-    except csv.Error as problem:  # e.g. a cell longer than the csv module accepts
-        report.errors.append(RowError(0, _("the file cannot be read as CSV: %(problem)s", problem=str(problem))))
-        return report
-    if dry_run or (report.errors and not skip_invalid) or report.file_error:
-        return report
-    _write(rows, report, user, actor)
-    audit.record("returnee.import", user=user, actor=actor, details={
-        "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), "rows": report.rows,
-        "created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-        "rejected": report.rejected})
-    db.session.commit()
-    report.written = True
-    return report
+    """Validate every row, then write the valid ones unless that is not wanted (see run_import)."""
+    today = today or date.today()
+    return run_import(data, lambda data, report: _read_rows(data, report, today),
+                      lambda rows, report: _write(rows, report, user, actor), action="returnee.import",
+                      dry_run=dry_run, skip_invalid=skip_invalid, user=user, actor=actor, filename=filename)
 
 
 def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
