@@ -60,6 +60,11 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """APScheduler keeps its own job table in the same database: not ours to migrate."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -107,6 +112,7 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         conf_args.setdefault("render_item", render_item)
+        conf_args.setdefault("include_object", include_object)
         conf_args.setdefault("compare_type", True)
         context.configure(
             connection=connection,
