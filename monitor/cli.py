@@ -22,7 +22,8 @@ def register_commands(app: Flask) -> None:
     from monitor.responses.cli import import_responses_command
 
     for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
-                    generate_key_command, rescore_command, export_command, check_questionnaires_command):
+                    generate_key_command, rescore_command, export_command, check_questionnaires_command,
+                    plan_command, dispatch_command, sample_report_command, scheduler_command):
         app.cli.add_command(command)
 
 
@@ -118,6 +119,87 @@ def check_questionnaires_command():
     if problems:
         sys.exit(1)
     click.echo("every questionnaire is valid and translated in every language")
+
+
+def _when(value: str | None, kind: str):
+    from datetime import date, datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        if kind == "date":
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a {'date YYYY-MM-DD' if kind == 'date' else 'time YYYY-MM-DDTHH:MM'}")
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+@click.command("plan")
+@click.option("--today", help="Plan as on this day (YYYY-MM-DD); default: today.")
+def plan_command(today):
+    """Create the follow-ups that are due and draw the sampled waves (idempotent)."""
+    from scheduler.clock import Clock
+    from scheduler.planning import plan
+
+    report = plan(_when(today, "date") or Clock().today())
+    for line in report.lines():
+        click.echo(line)
+
+
+@click.command("dispatch")
+@click.option("--now", help="Dispatch as at this moment (YYYY-MM-DDTHH:MM, UTC unless an offset is given).")
+def dispatch_command(now):
+    """Send the invitations and reminders that are due and open phone tasks (idempotent)."""
+    from scheduler.clock import Clock
+    from scheduler.dispatch import dispatch
+
+    report = dispatch(_when(now, "time") or Clock().now(), actor="cli")
+    for line in report.lines():
+        click.echo(line)
+
+
+@click.command("sample-report")
+@click.argument("wave")
+def sample_report_command(wave):
+    """Frame, sample and inclusion probability per stratum of every draw of a wave."""
+    from sqlalchemy import select
+
+    from monitor.models import Organisation, SampleDraw
+
+    draws = db.session.scalars(select(SampleDraw).where(SampleDraw.wave == wave).order_by(SampleDraw.cohort)).all()
+    if not draws:
+        click.echo(f"no draw for wave {wave} yet")
+        return
+    names = {o.id: o.code for o in db.session.scalars(select(Organisation))}
+    click.echo(f"{'cohort':<8} {'country':<8} {'partner':<12} {'frame':>6} {'sample':>7} {'probability':>12}")
+    for draw in draws:
+        for stratum in draw.strata:
+            click.echo(f"{draw.cohort:<8} {stratum.country:<8} {names.get(stratum.partner_id, '?'):<12} "
+                       f"{stratum.frame_size:>6} {stratum.sample_size:>7} {stratum.probability:>12.4f}")
+        click.echo(f"{draw.cohort:<8} {'all':<8} {'':<12} {draw.frame_size:>6} {draw.sample_size:>7}"
+                   f"   seed {draw.seed}, fraction {draw.fraction}, minimum {draw.min_per_stratum}")
+
+
+@click.command("scheduler")
+@click.option("--dispatch-seconds", default=60, show_default=True, help="How often to dispatch.")
+@click.option("--plan-minutes", default=60, show_default=True, help="How often to plan.")
+def scheduler_command(dispatch_seconds, plan_minutes):
+    """Run planning and dispatch periodically (the scheduler process; Ctrl-C stops it)."""
+    import logging
+
+    from flask import current_app
+
+    from scheduler.runner import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    scheduler = build_scheduler(current_app._get_current_object(), plan_minutes=plan_minutes,
+                                dispatch_seconds=dispatch_seconds)
+    click.echo(f"scheduler running: dispatch every {dispatch_seconds} s, plan every {plan_minutes} min")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
 
 
 @click.command("generate-key")
