@@ -27,7 +27,7 @@ QUESTIONNAIRE_LANGUAGES := en fr nl ru uk ka hy ar fa ps ro pl pt_BR
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=return-monitor .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete
-	$(BIN)/pybabel extract -F babel-questionnaire.cfg --no-default-keywords -k N_ -k t -o translations/questionnaire.pot --no-location --sort-output --project=return-monitor .
+	$(BIN)/pybabel extract -F babel-questionnaire.cfg --no-default-keywords -k N_ -k q_ -k t -o translations/questionnaire.pot --no-location --sort-output --project=return-monitor .
 	@for lang in $(QUESTIONNAIRE_LANGUAGES); do \
 	  test -f translations/$$lang/LC_MESSAGES/questionnaire.po || $(BIN)/pybabel init -D questionnaire -i translations/questionnaire.pot -d translations -l $$lang; \
 	done

@@ -27,7 +27,7 @@ QUESTIONNAIRE_LOCALES = ("fr", "nl", "ru", "uk", "ka", "hy", "ar", "fa", "ps", "
 # domain: (extraction config, keywords, translated locales) -- as in `make translations`
 DOMAINS = {
     "messages": ("babel.cfg", KEYWORDS, TRANSLATED_LOCALES),
-    "questionnaire": ("babel-questionnaire.cfg", {"N_": None, "t": None}, QUESTIONNAIRE_LOCALES),
+    "questionnaire": ("babel-questionnaire.cfg", {"N_": None, "q_": None, "t": None}, QUESTIONNAIRE_LOCALES),
 }
 
 # Python %-format placeholders: %(name)s, %(num)d, %(x)5.2f ... and positional %s; not %%.

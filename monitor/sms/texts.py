@@ -2,11 +2,11 @@
 saying nothing about return or migration (PRODUCT.md, "Trust, privacy, safety")."""
 from __future__ import annotations
 
-from surveys.items import N_
+from surveys.items import N_ as q_  # the questionnaire domain (not the staff one)
 from surveys.translation import translator
 
-INVITATION = N_("%(partner)s: how are things going? Please answer a few questions: %(link)s")
-REMINDER = N_("%(partner)s: a reminder, your answers help us. %(link)s")
+INVITATION = q_("%(partner)s: how are things going? Please answer a few questions: %(link)s")
+REMINDER = q_("%(partner)s: a reminder, your answers help us. %(link)s")
 
 
 def invitation_text(language: str, partner: str, link: str, reminder: bool = False) -> str:
