@@ -35,10 +35,13 @@ translations: install
 	$(BIN)/pybabel compile -d translations
 	$(BIN)/pybabel compile -D questionnaire -d translations
 
+# The web app and the scheduler side by side; Ctrl-C stops both.
 run: compile-translations
 	$(BIN)/monitor db upgrade
 	$(BIN)/monitor demo --if-empty
-	@echo "Starting the web app on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@echo "Starting the scheduler and the web app on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/monitor scheduler --dispatch-seconds 30 & \
 	$(BIN)/monitor run --host $(HOST) --port $(PORT)
 
 chromium:

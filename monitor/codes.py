@@ -60,6 +60,14 @@ WAVES = {
     "m12": _l("Twelve-month wave"),
 }
 
+FOLLOW_UP_STATES = {
+    "planned": _l("Planned"),
+    "invited": _l("Invited by SMS"),
+    "reminded": _l("Reminded"),
+    "phone_task": _l("To phone"),
+    "closed": _l("Closed"),
+}
+
 RESPONSE_MODES = {
     "sms-web": _l("SMS link"),
     "phone": _l("Phone interview"),

@@ -18,6 +18,7 @@ from monitor.extensions import db, limiter
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
+REFERENCE_TABLES = ("waves", "contact_settings")
 
 
 def _in_ci() -> bool:
@@ -79,6 +80,10 @@ def migrated_app(request, make_database, tmp_path_factory):
     app = build_app(url, tmp_path_factory.mktemp("instance"))
     with app.app_context():
         upgrade()
+        # Reference data the migrations insert (the default follow-up plan): put back after each test.
+        app.config["REFERENCE_DATA"] = {
+            table: [dict(row._mapping) for row in db.session.execute(db.metadata.tables[table].select())]
+            for table in REFERENCE_TABLES}
     app.config["DB_BACKEND"] = request.param
     yield app
     with app.app_context():
@@ -96,6 +101,9 @@ def app(migrated_app):
     with db.engine.begin() as conn:
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+        for table, rows in migrated_app.config["REFERENCE_DATA"].items():
+            if rows:
+                conn.execute(db.metadata.tables[table].insert(), rows)
     ctx.pop()
 
 

@@ -61,6 +61,8 @@ MATRIX = {
     "admin.user_unlock": ("POST", "/admin/users/{user}/unlock", only({"admin"}, status=302)),
     "admin.audit_log": ("GET", "/admin/audit", only({"admin"})),
     "admin.languages": ("GET", "/admin/languages", only({"admin"})),
+    "admin.plan": ("GET", "/admin/plan", only({"admin"})),
+    "admin.outbox": ("GET", "/admin/outbox", only({"admin"})),
 }
 
 

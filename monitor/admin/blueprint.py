@@ -14,3 +14,5 @@ bp.add_url_rule("/users/<int:user_id>", view_func=controllers.user_edit, methods
 bp.add_url_rule("/users/<int:user_id>/unlock", view_func=controllers.user_unlock, methods=["POST"])
 bp.add_url_rule("/audit", view_func=controllers.audit_log)
 bp.add_url_rule("/languages", view_func=controllers.languages)
+bp.add_url_rule("/plan", view_func=controllers.plan, methods=["GET", "POST"])
+bp.add_url_rule("/outbox", view_func=controllers.outbox)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import time
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -7,9 +9,9 @@ from sqlalchemy import func, select
 
 from monitor import audit, codes
 from monitor.access import require
-from monitor.admin.forms import OrganisationForm, UserForm
+from monitor.admin.forms import OrganisationForm, PlanForm, UserForm
 from monitor.extensions import db
-from monitor.models import AuditEntry, Organisation, User
+from monitor.models import AuditEntry, ContactSettings, Organisation, Returnee, SmsMessage, User, Wave
 from monitor.users.operations import UserError, create_user, update_user
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
@@ -134,3 +136,38 @@ def languages():
         rows.append({"code": code, "name": codes.RETURNEE_LANGUAGES[code], "direction": t.direction,
                      "translated": done, "total": len(messages), **statuses[code]})
     return render_template("admin/languages.html", rows=rows)
+
+
+@require("organisations.manage")
+def plan():
+    """The follow-up plan: waves and contact rules."""
+    waves = db.session.scalars(select(Wave).order_by(Wave.due_days)).all()
+    settings = db.session.get(ContactSettings, 1)
+    if settings is None:  # the migration creates it; recreate it with the defaults if it went
+        settings = ContactSettings(id=1, reminder_days="3,7", phone_after_days=14, max_attempts=5,
+                                   quiet_start=time(9), quiet_end=time(20), max_messages_per_week=2)
+        db.session.add(settings)
+    form = PlanForm(data={"settings": settings, "waves": waves} if request.method == "GET" else None)
+    if form.validate_on_submit():
+        for wave, entry in zip(waves, form.waves.entries):
+            entry.form.populate_obj(wave)
+        form.settings.form.populate_obj(settings)
+        settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
+        audit.record("plan.edit", details={"waves": [w.code for w in waves]})
+        db.session.commit()
+        flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
+        return redirect(url_for("admin.plan"))
+    return render_template("admin/plan.html", form=form, waves=waves)
+
+
+@require("organisations.manage")
+def outbox():
+    """The console backend's outbox: every message with its link (no phone numbers)."""
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.execute(
+        select(SmsMessage, Returnee.code).join(Returnee, Returnee.id == SmsMessage.returnee_id)
+        .order_by(SmsMessage.id.desc()).limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    audit.record("outbox.view", details={"page": page})
+    db.session.commit()
+    return render_template("admin/outbox.html", rows=rows[:AUDIT_PAGE_SIZE], page=page,
+                           has_next=len(rows) > AUDIT_PAGE_SIZE)

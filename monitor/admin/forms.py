@@ -2,8 +2,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField, EmailField, FieldList, FloatField, FormField, IntegerField, PasswordField, SelectField, StringField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired, Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError,
+)
 
 from monitor import codes
 from monitor.models.users import MIN_PASSWORD_LENGTH
@@ -53,3 +58,38 @@ class UserForm(FlaskForm):
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation_id.choices = [("", "—")] + [(o.id, o.name) for o in organisations]
+
+
+class WaveForm(FlaskForm):
+    class Meta:
+        csrf = False  # part of the plan form, which carries the token
+
+    due_days = IntegerField(_l("Due (days after return)"), validators=[DataRequired(), NumberRange(1, 3650)])
+    opens_days_before = IntegerField(_l("Window opens (days before)"), validators=[InputRequired(), NumberRange(0, 365)])
+    closes_days_after = IntegerField(_l("Window closes (days after)"), validators=[InputRequired(), NumberRange(1, 365)])
+    sampled = BooleanField(_l("Sampled"))
+    fraction = FloatField(_l("Sampling fraction"), validators=[InputRequired(), NumberRange(0, 1)])
+    min_per_stratum = IntegerField(_l("Minimum per stratum"), validators=[InputRequired(), NumberRange(0, 10000)])
+    active = BooleanField(_l("Active"))
+
+
+class ContactSettingsForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    reminder_days = StringField(_l("Reminders (days after the invitation)"), validators=[
+        InputRequired(), Regexp(r"^\s*(\d{1,3}\s*(,\s*\d{1,3}\s*)*)?$", message=_l("Days separated by commas, e.g. 3,7."))])
+    phone_after_days = IntegerField(_l("Phone task after (days)"), validators=[InputRequired(), NumberRange(1, 365)])
+    max_attempts = IntegerField(_l("Maximum phone attempts"), validators=[InputRequired(), NumberRange(1, 50)])
+    quiet_start = TimeField(_l("Send from (local time)"), validators=[InputRequired()])
+    quiet_end = TimeField(_l("Send until (local time)"), validators=[InputRequired()])
+    max_messages_per_week = IntegerField(_l("At most messages per week"), validators=[InputRequired(), NumberRange(1, 14)])
+
+    def validate_quiet_end(self, field):
+        if self.quiet_start.data and field.data and field.data <= self.quiet_start.data:
+            raise ValidationError(_l("The end of the sending window must come after its start."))
+
+
+class PlanForm(FlaskForm):
+    settings = FormField(ContactSettingsForm)
+    waves = FieldList(FormField(WaveForm))

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from monitor import audit, codes
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
-from monitor.models import Response, Returnee
+from monitor.models import FollowUp, Response, Returnee
 from monitor.returnees import operations
 from monitor.returnees.forms import (
     ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
@@ -87,8 +87,11 @@ def detail(code: str):
 def _render_detail(returnee: Returnee, show_contact: bool):
     responses = db.session.scalars(select(Response).where(Response.returnee_id == returnee.id)
                                    .order_by(Response.started_at)).all()
+    follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.returnee_id == returnee.id)
+                                    .order_by(FollowUp.due_date)).all()
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
+        follow_ups=follow_ups,
         flag_labels=flag_labels(),
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         dnc_form=DoNotContactForm(prefix="dnc"))
