@@ -21,11 +21,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
-from monitor.models import ContactSettings, FollowUp, FollowUpEvent, Returnee, SmsMessage
+from monitor.models import ContactSettings, FollowUp, Returnee, SmsMessage
 from monitor.respond.links import create_link
 from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
-from scheduler.protocol import ContactRules, FollowUpView, next_action, transition
+from scheduler.operations import apply_transition
+from scheduler.protocol import ContactRules, FollowUpView, next_action
 
 BATCH = 200
 UNCERTAIN_AFTER = timedelta(minutes=10)
@@ -49,19 +50,6 @@ def load_rules() -> ContactRules:
                         max_attempts=settings.max_attempts, quiet_start=settings.quiet_start or time(9),
                         quiet_end=settings.quiet_end or time(20),
                         max_messages_per_week=settings.max_messages_per_week)
-
-
-def apply_transition(follow_up: FollowUp, name: str, *, actor: str, at: datetime, detail: str | None = None,
-                     disposition: str | None = None) -> None:
-    """The one way a follow-up changes state: recorded with its time and actor."""
-    before = follow_up.state
-    follow_up.state = transition(before, name)
-    follow_up.events.append(FollowUpEvent(at=at, transition=name, from_state=before, to_state=follow_up.state,
-                                          actor=actor, detail=detail))
-    if follow_up.state == "closed":
-        follow_up.disposition = disposition
-        follow_up.closed_at = at
-        follow_up.next_action_at = None
 
 
 def _view(follow_up: FollowUp, returnee: Returnee, messages_last_week: int) -> FollowUpView:

@@ -50,6 +50,7 @@ from monitor.models import Response, Returnee, User
 from monitor.models.responses import DISPOSITIONS, MODES
 from monitor.responses import operations
 from monitor.returnees.parsing import InvalidValue, parse_case_code
+from scheduler.operations import close_for_response
 from surveys import registry
 from surveys.definition import Questionnaire
 from surveys.items import AnswerError, Item
@@ -297,3 +298,4 @@ def _fill(response: Response, row: _Row, questionnaire: Questionnaire) -> None:
     response.completed_at = row.completed_at
     response.imported = True
     operations.apply_scores(response)
+    close_for_response(response, actor="import")

@@ -10,6 +10,7 @@ from monitor import audit
 from monitor.extensions import db
 from monitor.models import Response, ResponseAnswer, ResponseFlag, Returnee, User
 from monitor.models.types import utcnow
+from scheduler.operations import close_for_response
 from surveys import registry
 from surveys.definition import Questionnaire
 from surveys.items import Item
@@ -75,6 +76,7 @@ def complete_response(response: Response, *, disposition: str = "complete", at: 
     response.completed_at = response.completed_at or at or utcnow()
     response.disposition = disposition
     apply_scores(response)
+    close_for_response(response, actor=actor or (user.email if user else "returnee"))
     audit.record("response.complete", response, user=user, actor=actor,
                  details={"wave": response.wave, "mode": response.mode, "disposition": disposition})
 
