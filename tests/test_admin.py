@@ -341,3 +341,45 @@ def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees,
     assert operations.questionnaire_of(old).has_item("housing_rooms") is False
     assert operations.stored_answers(old) == answers
     assert operations.rescore_all() == (2, 0)
+
+
+def test_plan_page_edits_waves_and_contact_rules(users, browser_for):
+    from monitor.models import ContactSettings, Wave
+
+    browser = browser_for(users["admin"])
+    page = browser.get("/admin/plan").get_data(as_text=True)
+    assert 'name="waves-0-due_days"' in page and 'value="30"' in page
+    data = {"settings-reminder_days": "2, 5", "settings-phone_after_days": "10", "settings-max_attempts": "4",
+            "settings-quiet_start": "08:30", "settings-quiet_end": "19:00", "settings-max_messages_per_week": "3"}
+    for n, (due, sampled, fraction) in enumerate([(30, False, "1"), (182, True, "0.25"), (365, True, "0.2")]):
+        data.update({f"waves-{n}-due_days": str(due), f"waves-{n}-opens_days_before": "0",
+                     f"waves-{n}-closes_days_after": "30", f"waves-{n}-fraction": fraction,
+                     f"waves-{n}-min_per_stratum": "5", f"waves-{n}-active": "y"})
+        if sampled:
+            data[f"waves-{n}-sampled"] = "y"
+    assert browser.post("/admin/plan", data).status_code == 302
+    db.session.expire_all()
+    settings = db.session.get(ContactSettings, 1)
+    assert (settings.reminder_days, settings.phone_after_days, settings.quiet_start.hour) == ("2,5", 10, 8)
+    assert db.session.get(Wave, "m6").fraction == 0.25
+    assert last_audit().action == "plan.edit"
+    bad = dict(data, **{"settings-quiet_end": "07:00", "settings-reminder_days": "soon"})
+    page = browser.post("/admin/plan", bad).get_data(as_text=True)
+    assert "must come after its start" in page and "Days separated by commas" in page
+    assert db.session.get(ContactSettings, 1).reminder_days == "2,5"
+
+
+def test_outbox_shows_messages_with_their_link_and_no_phone_number(app, users, orgs, browser_for):
+    from datetime import date, datetime, time, timedelta, timezone
+
+    from scheduler.dispatch import dispatch
+    from scheduler.planning import plan
+    from tests.conftest import make_returnee
+
+    make_returnee(orgs["caritas"], "GE-O-001", return_date=date.today() - timedelta(days=31))
+    db.session.commit()
+    plan(date.today())
+    dispatch(datetime.combine(date.today(), time(8), tzinfo=timezone.utc))
+    page = browser_for(users["admin"]).get("/admin/outbox").get_data(as_text=True)
+    assert "GE-O-001" in page and "/s/" in page and "+995" not in page
+    assert last_audit().action == "outbox.view"
