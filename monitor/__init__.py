@@ -48,9 +48,10 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
     from monitor.respond.blueprint import bp as respond_bp
+    from monitor.sms.webhooks import bp as sms_bp
     from monitor.returnees.blueprint import bp as returnees_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, respond_bp, interviews_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, respond_bp, interviews_bp, sms_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)

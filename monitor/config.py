@@ -84,6 +84,14 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
     if sms_backend not in SMS_BACKENDS:
         raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, not {sms_backend!r}")
     public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/")
+    twilio = {name: env.get(name, "").strip() for name in (
+        "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM", "TWILIO_API_BASE_URL")}
+    if sms_backend == "twilio":
+        missing = [n for n in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN") if not twilio[n]]
+        if not (twilio["TWILIO_MESSAGING_SERVICE_SID"] or twilio["TWILIO_FROM"]):
+            missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM")
+        if missing:
+            raise ConfigError("SMS_BACKEND=twilio needs " + ", ".join(missing))
 
     config = {
         "MONITOR_ENV": environment,
@@ -94,6 +102,7 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SMS_BACKEND": sms_backend,
         "PUBLIC_BASE_URL": public_base_url,
+        **twilio,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Brussels",
         "STAFF_LOCALES": STAFF_LOCALES,

@@ -13,6 +13,9 @@ PRODUCTION = {
     "DATABASE_URL": "postgresql://monitor@db.internal/monitor",
     "SMS_BACKEND": "twilio",
     "PUBLIC_BASE_URL": "https://monitor.example.org",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "secret-token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
 }
 
 
@@ -94,3 +97,11 @@ def test_create_app_keeps_secrets_in_monitor_instance_path(tmp_path):
     assert app.instance_path == str(tmp_path / "inst")
     assert (tmp_path / "inst" / "secret_key").exists()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'inst' / 'monitor.sqlite'}"
+
+
+def test_twilio_backend_needs_its_credentials(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if not k.startswith("TWILIO_MESSAGING")}
+    with pytest.raises(ConfigError, match="TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM"):
+        load_config(env, instance_path=tmp_path)
+    config = load_config(env | {"TWILIO_FROM": "Caritas"}, instance_path=tmp_path)
+    assert config["TWILIO_FROM"] == "Caritas" and config["TWILIO_API_BASE_URL"] == ""

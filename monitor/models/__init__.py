@@ -1,7 +1,8 @@
 """All tables, imported here so Alembic and the app see the whole metadata."""
 from monitor.models.audit import AuditEntry
 from monitor.models.followups import (
-    ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, SampleDraw, SampleStratum, SmsMessage, Wave,
+    ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, InboundMessage, SampleDraw, SampleStratum, SmsMessage,
+    Wave,
 )
 from monitor.models.organisations import Organisation
 from monitor.models.responses import Response, ResponseAnswer, ResponseFlag, SurveyLink
@@ -9,5 +10,5 @@ from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerabili
 from monitor.models.users import User
 
 __all__ = ["AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
-           "Organisation", "SampleDraw", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "Returnee",
+           "InboundMessage", "Organisation", "SampleDraw", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

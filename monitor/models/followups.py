@@ -160,3 +160,18 @@ class SmsMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboundMessage(db.Model):
+    """A text a returnee sent back: STOP, START, HELP, or anything else for the partner to read."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)  # Twilio's MessageSid: idempotent
+    returnee_id: Mapped[int | None] = mapped_column(ForeignKey("returnees.id", ondelete="SET NULL"), index=True)
+    from_lookup: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of the sender's number
+    body: Mapped[str] = mapped_column(EncryptedText)
+    kind: Mapped[str] = mapped_column(String(10))  # stop, start, help, other
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -48,6 +48,8 @@ class Returnee(db.Model):
     # Some returnees do not want to be reminded of Belgium at all: never contact them.
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     do_not_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Replied STOP (or opted out on the link's page): no SMS any more, whatever else holds.
+    sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -86,7 +88,7 @@ class Returnee(db.Model):
         if not self.consent_active or self.do_not_contact:
             return False
         if channel == "sms":
-            return self.consent_sms and self.phone is not None
+            return self.consent_sms and self.phone is not None and self.sms_opted_out_at is None
         if channel == "phone":
             return self.consent_phone and self.phone is not None
         return False

@@ -1,0 +1,100 @@
+"""Twilio's webhooks: delivery status callbacks and the texts returnees send back.
+
+Every request must carry a valid X-Twilio-Signature, computed over the public URL (built from
+PUBLIC_BASE_URL, so it holds behind a proxy); anything else gets 403. These two routes alone are
+exempt from CSRF: the signature is their protection.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, abort, current_app, request
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from monitor import audit
+from monitor.extensions import cipher, csrf, db
+from monitor.models import ContactAttempt, FollowUp, InboundMessage, Returnee, SmsMessage
+from monitor.models.types import utcnow
+from monitor.returnees.parsing import InvalidValue, parse_phone
+from monitor.sms.texts import keyword, reply_text
+
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+# Twilio's message statuses in the order they can follow each other; a callback never moves a
+# message back (callbacks arrive duplicated and out of order).
+_RANK = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "undelivered": 3, "failed": 3,
+         "read": 4}
+
+
+def signed(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        token = current_app.config.get("TWILIO_AUTH_TOKEN")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
+        if not token or not signature or not RequestValidator(token).validate(url, request.form.to_dict(), signature):
+            abort(403)
+        return view(*args, **kwargs)
+    return csrf.exempt(wrapped)
+
+
+@bp.route("/twilio/status", methods=["POST"])
+@signed
+def status():
+    sid, new = request.form.get("MessageSid", ""), request.form.get("MessageStatus", "")
+    message = db.session.scalar(select(SmsMessage).where(SmsMessage.provider_id == sid)) if sid else None
+    if message is not None and new in _RANK and _RANK[new] > _RANK.get(message.status, -1):
+        message.status = new
+        if request.form.get("ErrorCode"):
+            message.error_code = request.form["ErrorCode"][:16]
+        db.session.commit()
+    return "", 204
+
+
+def _twiml(text: str | None):
+    body = f"<Message>{escape(text)}</Message>" if text else ""
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>', 200, {"Content-Type": "text/xml"}
+
+
+@bp.route("/twilio/inbound", methods=["POST"])
+@signed
+def inbound():
+    sid, body = request.form.get("MessageSid", ""), request.form.get("Body", "")
+    try:
+        sender = parse_phone(request.form.get("From", ""), None)
+    except InvalidValue:
+        sender = None
+    if not sid or not sender:
+        return _twiml(None)
+    if db.session.scalar(select(InboundMessage.id).where(InboundMessage.provider_id == sid)):
+        return _twiml(None)  # Twilio retried: already handled
+    lookup = cipher.lookup_hash(sender)
+    returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup == lookup).order_by(Returnee.id)).all()
+    kind = keyword(body)
+    now = utcnow()
+    db.session.add(InboundMessage(provider_id=sid[:64], returnee_id=returnees[0].id if returnees else None,
+                                  from_lookup=lookup, body=body[:1600], kind=kind, received_at=now))
+    for returnee in returnees:
+        if kind == "stop" and returnee.sms_opted_out_at is None:
+            returnee.sms_opted_out_at = now
+            _flag_open_follow_ups(returnee, now)
+            audit.record("returnee.sms.stop", returnee, actor="returnee")
+        elif kind == "start" and returnee.sms_opted_out_at is not None:
+            returnee.sms_opted_out_at = None
+            audit.record("returnee.sms.start", returnee, actor="returnee")
+    db.session.commit()
+    if not returnees:
+        return _twiml(None)
+    returnee = returnees[0]
+    partner = returnee.local_partner or returnee.partner
+    return _twiml(reply_text(kind, returnee.language, partner.signature, partner.reintegration_partner.contact_phone))
+
+
+def _flag_open_follow_ups(returnee: Returnee, now) -> None:
+    """STOP ends SMS, not the follow-up: its phone task shows that the returnee replied STOP."""
+    for follow_up in db.session.scalars(select(FollowUp).where(
+            FollowUp.returnee_id == returnee.id, FollowUp.state != "closed")):
+        db.session.add(ContactAttempt(follow_up_id=follow_up.id, at=now, channel="sms", outcome="replied_stop"))
+        follow_up.next_action_at = now  # the dispatcher moves it to the phone list at once
