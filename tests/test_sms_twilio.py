@@ -1,0 +1,144 @@
+"""The SMS channel through the real Twilio SDK, talking HTTP to a fake Twilio on 127.0.0.1, and
+Twilio's webhooks signed with the SDK's own RequestValidator."""
+from __future__ import annotations
+
+import base64
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from monitor.extensions import db
+from monitor.models import FollowUp, InboundMessage, SmsMessage
+from scheduler.dispatch import dispatch
+from scheduler.planning import plan
+from tests.conftest import make_returnee
+from tests.fake_twilio import FakeTwilio
+
+ACCOUNT, TOKEN, SERVICE = "AC" + "1" * 32, "twilio-test-token", "MG" + "2" * 32
+PUBLIC = "https://monitor.example.org"
+TODAY = date.today()
+NOON_TBILISI = datetime.combine(TODAY, time(8), tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def twilio(app, monkeypatch):
+    with FakeTwilio() as fake:
+        for key, value in {"SMS_BACKEND": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN,
+                           "TWILIO_MESSAGING_SERVICE_SID": SERVICE, "TWILIO_FROM": "",
+                           "TWILIO_API_BASE_URL": fake.url, "PUBLIC_BASE_URL": PUBLIC}.items():
+            monkeypatch.setitem(app.config, key, value)
+        yield fake
+
+
+def due_returnee(orgs, code="GE-T-001", **values):
+    returnee = make_returnee(orgs["caritas"], code, orgs["caritas-ge"], return_date=TODAY - timedelta(days=31), **values)
+    db.session.commit()
+    return returnee
+
+
+def signed_post(app, path, form, token=TOKEN, signature=None):
+    signature = signature or RequestValidator(token).compute_signature(PUBLIC + path, form)
+    with app.app_context():
+        return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def test_invitation_goes_through_the_twilio_sdk(app, orgs, twilio):
+    due_returnee(orgs)
+    plan(TODAY)
+    report = dispatch(NOON_TBILISI)
+    assert report.counts["sent"] == 1
+    [sent] = twilio.messages()
+    assert sent["To"] == "+995555123456" and sent["MessagingServiceSid"] == SERVICE
+    assert sent["StatusCallback"] == f"{PUBLIC}/sms/twilio/status"
+    assert re.search(rf"{PUBLIC}/s/[\w-]{{22}}$", sent["Body"]) and "Caritas" in sent["Body"]
+    authorization = base64.b64decode(twilio.requests[0]["authorization"].split()[1]).decode()
+    assert authorization == f"{ACCOUNT}:{TOKEN}"
+    message = db.session.scalar(select(SmsMessage))
+    assert message.status == "sent" and message.provider_id.startswith("SM") and message.backend == "twilio"
+
+
+def test_status_callbacks_only_move_forward(app, orgs, twilio):
+    due_returnee(orgs)
+    plan(TODAY)
+    dispatch(NOON_TBILISI)
+    sid = db.session.scalar(select(SmsMessage.provider_id))
+
+    def status():
+        db.session.expire_all()
+        return db.session.scalar(select(SmsMessage.status))
+
+    assert signed_post(app, "/sms/twilio/status", {"MessageSid": sid, "MessageStatus": "delivered"}).status_code == 204
+    assert status() == "delivered"
+    signed_post(app, "/sms/twilio/status", {"MessageSid": sid, "MessageStatus": "sent"})  # late, out of order
+    signed_post(app, "/sms/twilio/status", {"MessageSid": sid, "MessageStatus": "delivered"})  # duplicated
+    assert status() == "delivered"
+    signed_post(app, "/sms/twilio/status", {"MessageSid": sid, "MessageStatus": "read"})
+    assert status() == "read"
+
+
+def test_unsigned_and_forged_webhooks_are_refused(app, orgs, twilio):
+    due_returnee(orgs)
+    form = {"MessageSid": "SM" + "3" * 32, "From": "+995555123456", "Body": "STOP"}
+    with app.app_context():
+        assert app.test_client().post("/sms/twilio/inbound", data=form).status_code == 403
+    assert signed_post(app, "/sms/twilio/inbound", form, token="not-the-token").status_code == 403
+    assert signed_post(app, "/sms/twilio/inbound", form, signature="Zm9yZ2Vk").status_code == 403
+    # Signed for another URL (the signature covers the public address and the path).
+    other = RequestValidator(TOKEN).compute_signature(PUBLIC + "/sms/twilio/status", form)
+    assert signed_post(app, "/sms/twilio/inbound", form, signature=other).status_code == 403
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+@pytest.mark.parametrize("word, language", [("STOP", "ka"), ("stop", "en"), ("СТОП", "ru"), ("Unsubscribe", "en"),
+                                            ("توقف", "ar"), ("Arrêt", "fr")])
+def test_stop_holds_across_channels(app, orgs, twilio, word, language):
+    from surveys.translation import translator
+    from monitor.sms.texts import STOP_CONFIRMATION
+
+    returnee = due_returnee(orgs, language=language)
+    plan(TODAY)
+    reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "4" * 32, "From": "+995555123456",
+                                                     "Body": f" {word} "})
+    assert reply.status_code == 200 and reply.mimetype == "text/xml"
+    expected = translator(language)(STOP_CONFIRMATION, partner="Caritas")
+    assert expected.replace("'", "&#x27;") in reply.get_data(as_text=True) or expected in reply.get_data(as_text=True)
+    db.session.expire_all()
+    db.session.refresh(returnee)
+    assert returnee.sms_opted_out_at is not None and not returnee.may_contact("sms")
+    # The webhook runs on the real clock: dispatch just after it (moving to the phone list is
+    # not held by quiet hours, sending would be).
+    report = dispatch(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert twilio.messages() == []  # nothing sent after STOP
+    follow_up = db.session.scalar(select(FollowUp))
+    assert follow_up.state == "phone_task" and report.counts.get("to_phone") == 1
+
+
+def test_start_help_and_other_texts(app, orgs, twilio):
+    returnee = due_returnee(orgs)
+    orgs["caritas"].contact_phone = "+3222293611"
+    db.session.commit()
+    signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "5" * 32, "From": "+995555123456", "Body": "STOP"})
+    reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "6" * 32, "From": "+995555123456",
+                                                     "Body": "START"})
+    db.session.refresh(returnee)
+    assert returnee.sms_opted_out_at is None and "<Message>" in reply.get_data(as_text=True)
+    reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "7" * 32, "From": "+995555123456",
+                                                     "Body": "help"})
+    assert "+3222293611" in reply.get_data(as_text=True)
+    reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "8" * 32, "From": "+995555123456",
+                                                     "Body": "I lost my job, please call me"})
+    assert "<Message>" not in reply.get_data(as_text=True)
+    # A retried webhook (same MessageSid) is handled once.
+    signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "8" * 32, "From": "+995555123456",
+                                             "Body": "I lost my job, please call me"})
+    db.session.expire_all()
+    kinds = db.session.scalars(select(InboundMessage.kind).order_by(InboundMessage.id)).all()
+    assert kinds == ["stop", "start", "help", "other"]
+    stored = db.session.scalar(select(InboundMessage).where(InboundMessage.kind == "other"))
+    assert stored.body == "I lost my job, please call me" and stored.returnee_id == returnee.id
+    raw = db.session.execute(db.text("SELECT body FROM inbound_messages WHERE kind = 'other'")).scalar()
+    assert "lost my job" not in raw  # encrypted at rest
