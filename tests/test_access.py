@@ -52,6 +52,7 @@ MATRIX = {
     "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
     "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),
     "respond.module": ("GET", "/s/not-a-real-token/housing", {role: 404 for role in ALL_ROLES}),
+    "respond.opt_out": ("POST", "/s/not-a-real-token/opt-out", {role: 404 for role in ALL_ROLES}),
     # Twilio's webhooks answer only signed requests (tests/test_sms_twilio.py signs them).
     "sms.status": ("POST", "/sms/twilio/status", {role: 403 for role in ALL_ROLES}),
     "sms.inbound": ("POST", "/sms/twilio/inbound", {role: 403 for role in ALL_ROLES}),

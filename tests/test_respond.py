@@ -227,3 +227,17 @@ def test_every_page_in_every_language(app, orgs, language):
         assert str(escape(t(module.title))) in html and (language == "en" or t.has(module.title))
         # The 30 KB budget per page: HTML and CSS, compressed.
         assert len(gzip.compress(page.data)) + len(css) <= 30 * 1024
+
+
+def test_web_opt_out_for_senders_that_take_no_replies(app, link):
+    from monitor.models import Returnee
+
+    phone = Phone(app, link)
+    page = phone.open().get_data(as_text=True)
+    assert translator("ru")("Do not send me any more messages") in page
+    page = phone.post("/opt-out", {})
+    assert translator("ru")("You will get no more messages from us. This changes nothing about your support.") in \
+        page.get_data(as_text=True)
+    returnee = db.session.scalar(select(Returnee).where(Returnee.code == "GE-R-001"))
+    db.session.refresh(returnee)
+    assert returnee.sms_opted_out_at is not None and not returnee.may_contact("sms") and returnee.may_contact("phone")

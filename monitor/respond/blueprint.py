@@ -9,4 +9,5 @@ limiter.limit("120 per minute")(bp)
 
 bp.add_url_rule("/<token>", view_func=controllers.start)
 bp.add_url_rule("/<token>/consent", view_func=controllers.consent, methods=["POST"])
+bp.add_url_rule("/<token>/opt-out", view_func=controllers.opt_out, methods=["POST"])
 bp.add_url_rule("/<token>/<module>", view_func=controllers.module, methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, session, url_for
 
+from monitor import audit
 from monitor.extensions import db
 from monitor.models.types import utcnow
 from monitor.respond.links import link_is_open, resolve_link
@@ -73,6 +74,19 @@ def consent(token: str):
         return redirect(url_for("respond.start", token=token))
     db.session.commit()
     return redirect(url_for("respond.module", token=token, module=_resume_module(response)))
+
+
+def opt_out(token: str):
+    """For senders that cannot receive replies (alphanumeric sender IDs): the web's STOP."""
+    link = resolve_link(token)
+    if link is None:
+        return _open(token)[1]
+    returnee = link.returnee
+    if returnee.sms_opted_out_at is None:
+        returnee.sms_opted_out_at = utcnow()
+        audit.record("returnee.sms.stop", returnee, actor="returnee", details={"via": "link"})
+        db.session.commit()
+    return _page("closed.html", translator(_language(link)), 200, reason="opted_out", partner=None)
 
 
 def _modules(response):
