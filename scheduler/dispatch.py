@@ -6,7 +6,8 @@ Crash-safe and safe to run twice at once:
    row carries a version: a second dispatcher's stale write is refused and rolled back);
 2. send: each queued message is claimed (`queued` -> `sending`, a compare-and-set UPDATE,
    committed) before the backend is called, then marked `sent` or `failed`. A crash before the
-   claim leaves it queued (sent next time); a crash after leaves it `sending`, which
+   claim leaves it queued (sent next time, unless the returnee may no longer be contacted:
+   `cancelled`; held while it is night where they live); a crash after leaves it `sending`, which
    `recover_uncertain` turns into `unknown`: never sent a second time.
 On PostgreSQL the due follow-ups are read FOR UPDATE SKIP LOCKED, so two dispatchers share the
 work instead of racing for it.
@@ -27,6 +28,7 @@ from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
 from scheduler.operations import apply_transition
 from scheduler.protocol import ContactRules, FollowUpView, next_action
+from scheduler.quiet_hours import is_quiet
 
 BATCH = 200
 UNCERTAIN_AFTER = timedelta(minutes=10)
@@ -93,16 +95,17 @@ def decide(now: datetime, *, actor: str = "scheduler", report: DispatchReport | 
         recent = dict(db.session.execute(
             select(SmsMessage.returnee_id, func.count()).where(
                 SmsMessage.returnee_id.in_(list(returnees)), SmsMessage.created_at > now - timedelta(days=7),
-                SmsMessage.status.not_in(("failed",)))
+                SmsMessage.status.not_in(("failed", "cancelled")))
             .group_by(SmsMessage.returnee_id)).all())
-        for follow_up in follow_ups:
-            returnee = returnees[follow_up.returnee_id]
-            action = next_action(_view(follow_up, returnee, recent.get(returnee.id, 0)), rules, now)
-            _carry_out(follow_up, returnee, action, now, actor)
-            if action.kind in ("invite", "remind"):
-                recent[returnee.id] = recent.get(returnee.id, 0) + 1
-            report.add(action.kind)
+        # A stale write can surface at any flush (autoflush included), not only at the commit.
         try:
+            for follow_up in follow_ups:
+                returnee = returnees[follow_up.returnee_id]
+                action = next_action(_view(follow_up, returnee, recent.get(returnee.id, 0)), rules, now)
+                _carry_out(follow_up, returnee, action, now, actor)
+                if action.kind in ("invite", "remind"):
+                    recent[returnee.id] = recent.get(returnee.id, 0) + 1
+                report.add(action.kind)
             db.session.commit()
         except StaleDataError:  # another dispatcher moved one of these first: its move stands
             db.session.rollback()
@@ -130,12 +133,35 @@ def _carry_out(follow_up: FollowUp, returnee: Returnee, action, now: datetime, a
         apply_transition(follow_up, action.kind, actor=actor, at=now, disposition=action.disposition)
 
 
+def _still_allowed(message: SmsMessage, returnee: Returnee) -> bool:
+    """A message can stay queued for a while (a crash before sending, quiet hours): the returnee
+    may have withdrawn or replied STOP since, or its follow-up may have closed."""
+    follow_up = db.session.get(FollowUp, message.follow_up_id) if message.follow_up_id else None
+    return returnee.may_contact("sms") and (follow_up is None or follow_up.state != "closed")
+
+
 def send_queued(now: datetime, report: DispatchReport | None = None) -> DispatchReport:
     report = report or DispatchReport()
     sender = backend()
+    rules = load_rules()
     ids = db.session.scalars(select(SmsMessage.id).where(SmsMessage.status == "queued").order_by(SmsMessage.id)).all()
     db.session.commit()
     for message_id in ids:
+        message = db.session.get(SmsMessage, message_id)
+        returnee = db.session.get(Returnee, message.returnee_id)
+        if not _still_allowed(message, returnee):
+            cancelled = db.session.execute(
+                update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued")
+                .values(status="cancelled")).rowcount
+            db.session.commit()
+            if cancelled:
+                report.add("cancelled (no longer allowed)")
+            continue
+        if is_quiet(now, returnee.destination_country, rules.quiet_start, rules.quiet_end):
+            db.session.commit()
+            report.add("held (quiet hours)")
+            continue  # stays queued: the first dispatch after the quiet hours sends it
+        db.session.commit()
         claimed = db.session.execute(
             update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued")
             .values(status="sending", claimed_at=now, backend=sender.name)).rowcount

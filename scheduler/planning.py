@@ -111,7 +111,8 @@ def _months(first: date, last: date) -> list[str]:
 
 
 def _plan_sampled(wave: Wave, today: date, report: PlanReport) -> int:
-    """Draw each cohort (month of return) once, when the first of its windows opens."""
+    """Draw each cohort (month of return) once, when the first of its windows opens and it has
+    eligible returnees."""
     first, last = _return_dates_open_on(wave, today)
     cohorts = _months(first, last)
     done = set(db.session.scalars(select(SampleDraw.cohort).where(SampleDraw.wave == wave.code,
@@ -127,6 +128,10 @@ def _plan_sampled(wave: Wave, today: date, report: PlanReport) -> int:
                    Returnee.preferred_channel)
             # The frame: the cohort's eligible returnees whose window has not closed yet.
             .where(eligible_clause(), Returnee.return_date.between(max(start, first), end))).all()
+        if not frame:
+            # Nobody to draw from (yet): record no draw, or a caseload imported later (a new
+            # installation, a partner's late list) would never be sampled for this cohort.
+            continue
         seed = secrets.randbits(62)
         strata = draw_wave_sample([(r.id, r.destination_country, r.partner_id) for r in frame],
                                   wave.fraction, wave.min_per_stratum, seed)
