@@ -30,7 +30,7 @@ def sample_size(frame: int, fraction: float, minimum: int) -> int:
         raise ValueError(f"a sampling fraction is between 0 and 1, not {fraction}")
     if minimum < 0:
         raise ValueError("a minimum per stratum cannot be negative")
-    return min(frame, max(minimum, int(fraction * frame)))
+    return min(frame, max(minimum, round(fraction * frame)))
 
 
 def draw_wave_sample(frame: list[tuple[int, str, int]], fraction: float, minimum: int, seed: int) -> list[Stratum]:
