@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
-from monitor.models import ContactSettings, FollowUp, Returnee, SmsMessage
+from monitor.models import ContactAttempt, ContactSettings, FollowUp, Returnee, SmsMessage
 from monitor.respond.links import create_link
 from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
@@ -174,9 +174,36 @@ def send_queued(now: datetime, report: DispatchReport | None = None) -> Dispatch
         message.provider_id = result.provider_id
         message.error_code = result.error_code
         message.sent_at = now if result.ok else None
+        if not result.ok:
+            _act_on_error(message, returnee, result.error_code, now, report)
         db.session.commit()
         report.add("sent" if result.ok else "failed")
     return report
+
+
+# Twilio's error codes that say something about the returnee's number, not about this message.
+OPTED_OUT_AT_PROVIDER = {"21610"}  # the number replied STOP to the carrier or to Twilio
+UNUSABLE_NUMBER = {"21211", "21614"}  # not a valid number / not a mobile number
+
+
+def _act_on_error(message: SmsMessage, returnee: Returnee, code: str | None, now: datetime, report) -> None:
+    follow_up = db.session.get(FollowUp, message.follow_up_id) if message.follow_up_id else None
+    if code in OPTED_OUT_AT_PROVIDER:
+        if returnee.sms_opted_out_at is None:
+            returnee.sms_opted_out_at = now
+        outcome = "opted_out"
+    elif code in UNUSABLE_NUMBER:
+        outcome = "unusable_number"
+    else:
+        return
+    report.add(f"number {outcome.replace('_', ' ')}")
+    if follow_up is None or follow_up.state == "closed":
+        return
+    db.session.add(ContactAttempt(follow_up_id=follow_up.id, at=now, channel="sms", outcome=outcome))
+    if follow_up.state in ("planned", "invited", "reminded"):
+        # The SMS route is closed for this number: the partner phones (or finds a new number).
+        apply_transition(follow_up, "to_phone", actor="dispatcher", at=now, detail=f"Twilio error {code}")
+        follow_up.next_action_at = now
 
 
 def recover_uncertain(now: datetime, report: DispatchReport | None = None) -> DispatchReport:

@@ -142,3 +142,25 @@ def test_start_help_and_other_texts(app, orgs, twilio):
     assert stored.body == "I lost my job, please call me" and stored.returnee_id == returnee.id
     raw = db.session.execute(db.text("SELECT body FROM inbound_messages WHERE kind = 'other'")).scalar()
     assert "lost my job" not in raw  # encrypted at rest
+
+
+@pytest.mark.parametrize("code, outcome, opted_out", [(21610, "opted_out", True), (21211, "unusable_number", False),
+                                                      (21614, "unusable_number", False)])
+def test_twilio_errors_are_recorded_and_acted_on(app, orgs, twilio, code, outcome, opted_out):
+    from monitor.models import ContactAttempt
+
+    returnee = due_returnee(orgs)
+    twilio.refuse["+995555123456"] = code
+    plan(TODAY)
+    report = dispatch(NOON_TBILISI)
+    assert report.counts["failed"] == 1
+    db.session.expire_all()
+    message = db.session.scalar(select(SmsMessage))
+    assert (message.status, message.error_code) == ("failed", str(code))
+    follow_up = db.session.scalar(select(FollowUp))
+    assert follow_up.state == "phone_task" and follow_up.events[-1].detail == f"Twilio error {code}"
+    assert db.session.scalar(select(ContactAttempt.outcome)) == outcome
+    assert (db.session.get(type(returnee), returnee.id).sms_opted_out_at is not None) is opted_out
+    # Nothing is tried again by SMS.
+    dispatch(NOON_TBILISI + timedelta(days=4))
+    assert len(twilio.messages()) == 1
