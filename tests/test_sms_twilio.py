@@ -164,3 +164,35 @@ def test_twilio_errors_are_recorded_and_acted_on(app, orgs, twilio, code, outcom
     # Nothing is tried again by SMS.
     dispatch(NOON_TBILISI + timedelta(days=4))
     assert len(twilio.messages()) == 1
+
+
+def test_planned_to_sms_to_completed_response_through_the_sdk(app, orgs, twilio):
+    """The whole channel: planned, an SMS through the real SDK, its link, a complete response."""
+    from tests.test_respond import PAGES, Phone
+
+    due_returnee(orgs)
+    plan(TODAY)
+    dispatch(NOON_TBILISI)
+    [sent] = twilio.messages()
+    token = re.search(r"/s/([\w-]+)$", sent["Body"]).group(1)
+    phone = Phone(app, token)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    for module, answers in PAGES.items():
+        phone.answer(module, answers)
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.state, follow_up.disposition) == ("closed", "complete")
+    # The used link thanks and takes no second response.
+    page = phone.open().get_data(as_text=True)
+    assert 'name="shown"' not in page and 'name="choice"' not in page
+
+
+def test_link_guessing_is_throttled(app):
+    from monitor.extensions import limiter
+
+    limiter.reset()
+    client = app.test_client()
+    with app.app_context():
+        statuses = [client.get(f"/s/guess{n:04d}").status_code for n in range(125)]
+    assert statuses[:120] == [404] * 120 and statuses[-1] == 429

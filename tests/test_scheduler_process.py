@@ -1,0 +1,62 @@
+"""The scheduler process killed with SIGKILL and restarted: no follow-up lost, nothing sent twice."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from monitor.extensions import db
+from monitor.models import FollowUp, Organisation, SmsMessage
+from tests.conftest import build_app, make_returnee
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_kill_9_and_restart(tmp_path):
+    url = f"sqlite:///{tmp_path / 'scheduler.sqlite'}"
+    app = build_app(url, tmp_path)
+    with app.app_context():
+        upgrade()
+        caritas = Organisation(code="caritas", name="Caritas", kind="reintegration", sender_name="Caritas")
+        db.session.add(caritas)
+        db.session.flush()
+        for n in range(40):
+            make_returnee(caritas, f"K-{n:03d}", return_date=date.today() - timedelta(days=31),
+                          destination_country="SN", phone=f"+22177{n:07d}", language="fr")  # Dakar: UTC
+        db.session.commit()
+    env = {**os.environ, "MONITOR_ENV": "testing", "MONITOR_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url}
+    command = [sys.executable, "-m", "monitor.cli", "scheduler", "--dispatch-seconds", "1"]
+
+    def run_for(seconds: float) -> None:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(seconds)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    # Send at any hour: the test must not depend on the time of day it runs at.
+    with app.app_context():
+        from monitor.models import ContactSettings
+        settings = db.session.get(ContactSettings, 1)
+        settings.quiet_start, settings.quiet_end = time_of_day(0, 0), time_of_day(23, 59)
+        db.session.commit()
+    for seconds in (2.5, 1.5, 3.0):  # killed in the middle of whatever it is doing, three times
+        run_for(seconds)
+    with app.app_context():
+        follow_ups = db.session.scalar(select(func.count()).select_from(FollowUp))
+        invitations = db.session.execute(
+            select(SmsMessage.follow_up_id, func.count()).where(SmsMessage.kind == "invitation")
+            .group_by(SmsMessage.follow_up_id)).all()
+        statuses = set(db.session.scalars(select(SmsMessage.status)))
+        stored_jobs = db.session.execute(db.text("SELECT id FROM apscheduler_jobs ORDER BY id")).scalars().all()
+    assert follow_ups == 40  # none lost
+    assert len(invitations) == 40 and all(count == 1 for _id, count in invitations)  # none twice
+    assert statuses <= {"sent", "queued", "sending", "unknown"}
+    assert stored_jobs == ["dispatch", "plan"]
