@@ -94,8 +94,10 @@ class Item:
         return found + [o.label for o in self.options]
 
     def parse_form(self, form) -> object | None:
-        """`form` maps field names to lists of submitted strings (a MultiDict's getlist)."""
-        raise NotImplementedError
+        """`form` maps field names to lists of submitted strings (a MultiDict's getlist). Most
+        types answer in one field named after the item."""
+        value = _first(form, self.code)
+        return self.normalise(value) if value else None
 
     def normalise(self, value) -> object | None:
         raise NotImplementedError
@@ -184,10 +186,6 @@ class SingleChoice(ChoiceItem):
     type_name = "single"
     xlsform_base = "select_one"
     template = "single"
-
-    def parse_form(self, form):
-        value = _first(form, self.code)
-        return self.normalise(value) if value else None
 
     def normalise(self, value):
         if value in (None, ""):
@@ -334,10 +332,6 @@ class Scale(Item):
     def points(self) -> list[int]:
         return list(range(self.low, self.high + 1))
 
-    def parse_form(self, form):
-        value = _first(form, self.code)
-        return self.normalise(value) if value else None
-
     def normalise(self, value):
         if value in (None, ""):
             return None
@@ -374,10 +368,6 @@ class Number(Item):
         if self.low is not None and self.high is not None and self.low > self.high:
             raise SpecError(f"item {self.code!r}: min is larger than max")
 
-    def parse_form(self, form):
-        value = _first(form, self.code)
-        return self.normalise(value) if value else None
-
     def normalise(self, value):
         if value in (None, ""):
             return None
@@ -395,10 +385,6 @@ class DateItem(Item):
     type_name = "date"
     xlsform_base = "date"
     template = "date"
-
-    def parse_form(self, form):
-        value = _first(form, self.code)
-        return self.normalise(value) if value else None
 
     def normalise(self, value):
         if value in (None, ""):
