@@ -288,7 +288,7 @@ def test_interview_round_trip(users, returnees, browser_for):
         "housing_situation": "shelter", "work_status": "looking"}
     assert (saved.score_economic, saved.score_social) == (0.0, 0.0) and saved.flags == ["no_shelter"]
     detail = browser.get("/returnees/GE-C-001").get_data(as_text=True)
-    assert "No shelter" in detail and "0.00" in detail
+    assert "Homeless or in a shelter" in detail and "0.00" in detail
     assert browser_for(users["iom"]).get("/interviews/GE-C-001/m1").status_code == 404
     assert browser.get("/interviews/GE-C-001/m99").status_code == 404
 
