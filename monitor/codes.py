@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from surveys.translation import LANGUAGE_NAMES, RTL
+from surveys.translation import LANGUAGE_NAMES
 
 ROLES = {
     "admin": _l("Programme administrator"),
@@ -95,7 +95,6 @@ SCORE_DIMENSIONS = {
 
 # Returnee languages, each named in itself (defined with the questionnaire's translations).
 RETURNEE_LANGUAGES = LANGUAGE_NAMES
-RTL_LANGUAGES = RTL
 
 
 def normalise_language(value: str) -> str | None:

@@ -4,7 +4,7 @@
 - `parse_form` turns submitted form fields into the stored answer, or an `AnswerError`;
 - `normalise` checks a stored or imported answer (codes, `;` lists) the same way;
 - `recode` gives the 0..1 score of an answer, or None when it is not scored;
-- `texts` lists the translatable strings; `xlsform_type` names it for XLSForm.
+- `texts` lists the translatable strings (surveys/exports.py maps each type to XLSForm).
 
 Error messages are gettext message ids of the "questionnaire" domain (marked with N_), with
 their parameters; the web layer translates them into the returnee's language.
@@ -62,10 +62,8 @@ class Item:
     extra: dict = field(default_factory=dict)
 
     type_name = ""
-    xlsform_base = ""
     template = ""
     takes_options = False
-    scored_by_options = False
 
     @classmethod
     def from_spec(cls, spec: dict, module: str, when: Condition | None) -> Item:
@@ -108,9 +106,6 @@ class Item:
     def codes_of(self, value) -> list[str]:
         """The option codes in an answer (for exports and conditions)."""
         return []
-
-    def xlsform_type(self, list_name: str) -> str:
-        return self.xlsform_base
 
     def check(self, dimensions) -> list[str]:
         """Problems with this item's definition, beyond what from_spec refused."""
@@ -177,14 +172,10 @@ class ChoiceItem(Item):
                 return option.score
         return None
 
-    def xlsform_type(self, list_name):
-        return f"{self.xlsform_base} {list_name}"
-
 
 @dataclass
 class SingleChoice(ChoiceItem):
     type_name = "single"
-    xlsform_base = "select_one"
     template = "single"
 
     def normalise(self, value):
@@ -245,7 +236,6 @@ class MultipleChoice(ListChoiceItem):
     """Several answers; with `first: true` one of them is marked as the first (stored first)."""
 
     type_name = "multiple"
-    xlsform_base = "select_multiple"
     template = "multiple"
     ask_first: bool = False
     first_text: str | None = None
@@ -284,7 +274,6 @@ class RankedTopThree(ListChoiceItem):
     """Up to three distinct answers in order of importance: [rank 1, rank 2, rank 3]."""
 
     type_name = "ranked"
-    xlsform_base = "select_one"
     template = "ranked"
     ranks = 3
     repeated_message = N_("Choose a different answer for each rank.")
@@ -311,7 +300,6 @@ class RankedTopThree(ListChoiceItem):
 @dataclass
 class Scale(Item):
     type_name = "scale"
-    xlsform_base = "integer"
     template = "scale"
     low: int = 1
     high: int = 5
@@ -356,7 +344,6 @@ class Scale(Item):
 @dataclass
 class Number(Item):
     type_name = "number"
-    xlsform_base = "integer"
     template = "number"
     low: int | None = None
     high: int | None = None
@@ -383,7 +370,6 @@ class Number(Item):
 @dataclass
 class DateItem(Item):
     type_name = "date"
-    xlsform_base = "date"
     template = "date"
 
     def normalise(self, value):
@@ -404,7 +390,6 @@ class DateItem(Item):
 @dataclass
 class ShortText(Item):
     type_name = "text"
-    xlsform_base = "text"
     template = "text"
     max_length = 300
 

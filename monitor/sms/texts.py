@@ -30,7 +30,7 @@ HELP_WORDS = frozenset({"HELP", "INFO", "AIDE", "HULP", "ПОМОЩЬ", "ДОП�
 
 def keyword(body: str) -> str:
     """stop, start, help or other, from the text a returnee sent."""
-    word = "".join(c for c in body.strip().upper() if c.isalnum() or c in "ÊЁ").strip()
+    word = "".join(c for c in body.strip().upper() if c.isalnum())
     first = body.strip().split()[0].upper().strip(".!,;:") if body.strip() else ""
     for candidate in (word, first):
         if candidate in STOP_WORDS:
