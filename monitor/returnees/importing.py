@@ -34,6 +34,7 @@ class _Row:
     code: str
     values: dict
     consent: list[str]
+    stored: Returnee | None  # the case this row updates, loaded once while validating
 
 
 def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
@@ -66,7 +67,7 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
 
     if report.rows == 0:
         raise InvalidValue(_("the file has a header but no rows"))
-    existing = _existing_by_code([raw["code"].strip() for _line, raw in raw_rows])
+    existing = lookup(Returnee.code, [raw["code"].strip() for _line, raw in raw_rows])
     valid = []
     for line, raw in raw_rows:
         row, problems = _validate(line, raw, organisations, existing, today)
@@ -77,10 +78,6 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
             valid.append(row)
     report.errors.sort(key=lambda e: e.line)
     return valid
-
-
-def _existing_by_code(case_codes: list[str]) -> dict[str, Returnee]:
-    return lookup(Returnee.code, case_codes)
 
 
 def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:
@@ -153,13 +150,12 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
         problems.append(_("channel %(channel)s needs a phone number", channel=channel))
     if problems:
         return None, problems
-    return _Row(line, code, values, consent), []
+    return _Row(line, code, values, consent, stored), []
 
 
 def _write(rows: list[_Row], report: ImportReport, user: User | None, actor: str | None) -> None:
-    existing = _existing_by_code([r.code for r in rows])
     for row in rows:
-        returnee = existing.get(row.code)
+        returnee = row.stored
         if returnee is None:
             returnee = Returnee(code=row.code)
             operations.apply_case_fields(returnee, row.values)
