@@ -11,7 +11,7 @@ from monitor.models import FollowUp, SmsMessage
 from scheduler.dispatch import dispatch
 from scheduler.planning import plan
 from tests.conftest import make_returnee
-from tests.test_respond import PAGES, Phone
+from tests.test_respond import Phone
 
 # Dates relative to today: the personal links are checked against the real clock.
 TODAY = date.today()
@@ -32,10 +32,7 @@ def test_answering_closes_the_follow_up_and_stops_reminders(app, orgs):
     token = re.search(r"/s/([\w-]+)", message.body).group(1)
 
     phone = Phone(app, token)
-    phone.open()
-    phone.post("/consent", {"choice": "agree"})
-    for module, answers in PAGES.items():
-        phone.answer(module, answers)
+    phone.answer_everything()
 
     db.session.expire_all()
     follow_up = db.session.scalar(select(FollowUp))

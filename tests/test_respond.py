@@ -78,6 +78,14 @@ class Phone:
     def shown(self):
         return re.findall(r'name="shown" value="(\w+)"', self.page.get_data(as_text=True))
 
+    def answer_everything(self):
+        """Open the link, consent, and send every page of PAGES."""
+        self.open()
+        self.post("/consent", {"choice": "agree"})
+        for module, answers in PAGES.items():
+            self.answer(module, answers)
+        return self.page
+
     def answer(self, module, answers, action="next"):
         """Send a page; when it comes back with new questions (skip logic), send it again."""
         before = set(self.shown())

@@ -168,7 +168,7 @@ def test_twilio_errors_are_recorded_and_acted_on(app, orgs, twilio, code, outcom
 
 def test_planned_to_sms_to_completed_response_through_the_sdk(app, orgs, twilio):
     """The whole channel: planned, an SMS through the real SDK, its link, a complete response."""
-    from tests.test_respond import PAGES, Phone
+    from tests.test_respond import Phone
 
     due_returnee(orgs)
     plan(TODAY)
@@ -176,10 +176,7 @@ def test_planned_to_sms_to_completed_response_through_the_sdk(app, orgs, twilio)
     [sent] = twilio.messages()
     token = re.search(r"/s/([\w-]+)$", sent["Body"]).group(1)
     phone = Phone(app, token)
-    phone.open()
-    phone.post("/consent", {"choice": "agree"})
-    for module, answers in PAGES.items():
-        phone.answer(module, answers)
+    phone.answer_everything()
     db.session.expire_all()
     follow_up = db.session.scalar(select(FollowUp))
     assert (follow_up.state, follow_up.disposition) == ("closed", "complete")
