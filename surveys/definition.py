@@ -56,6 +56,10 @@ class Questionnaire:
     thresholds: dict[str, float]
     flags: list[Flag]
     modules: list[Module]
+    # When a response that stopped counts as partial (AAPOR 1.2) rather than a break-off (2.12):
+    # {"through": module} (its required items and those of every module before it answered) or
+    # {"share": 0.6} (that share of the applicable required items answered).
+    partial: dict = field(default_factory=lambda: {"through": "health"})
     source: str = ""
     _items: dict[str, Item] = field(default_factory=dict, repr=False)
 
@@ -103,6 +107,18 @@ class Questionnaire:
         return [i.code for i in self.visible_items(answers, first_follow_up)
                 if i.required and answers.get(i.code) in (None, "", [])]
 
+    def partial_reached(self, answers: dict, first_follow_up: bool = True) -> bool:
+        """Whether answers that stopped here make a partial response (else a break-off)."""
+        applicable = [i for i in self.visible_items(answers, first_follow_up) if i.required]
+        if "through" in self.partial:
+            codes = [m.code for m in self.modules]
+            last = codes.index(self.partial["through"])
+            applicable = [i for i in applicable if codes.index(i.module) <= last]
+        if not applicable:
+            return bool(answers)
+        answered = sum(1 for i in applicable if answers.get(i.code) not in (None, "", []))
+        return answered / len(applicable) >= self.partial.get("share", 1.0)
+
     def texts(self) -> list[str]:
         """Every translatable string, in order, without repeats."""
         found = [self.title, self.intro, self.end, *self.consent.values()]
@@ -146,6 +162,14 @@ def build_definition(spec, source: str = "<definition>") -> Questionnaire:
         elif not isinstance(dimension.get("weight", 1), (int, float)) or dimension.get("weight", 1) <= 0:
             problems.append(f"dimension {name!r}: weight must be a positive number")
     thresholds = spec.get("thresholds") or {"low": 0.33, "high": 0.66}
+    module_codes = {m.get("code") for m in spec["modules"] or [] if isinstance(m, dict)}
+    # Default (PRODUCT.md): every module up to and including health answered.
+    partial = spec.get("partial") or ({"through": "health"} if "health" in module_codes else {"share": 1.0})
+    if not isinstance(partial, dict) or len(partial) != 1 or not (
+            ("through" in partial and partial["through"] in module_codes)
+            or ("share" in partial and isinstance(partial["share"], (int, float)) and 0 < partial["share"] <= 1)):
+        problems.append("partial needs either through: <a module code> or share: <a number in (0, 1]>")
+        partial = {"share": 1.0}
     if not (0 <= thresholds.get("low", -1) <= thresholds.get("high", -1) <= 1):
         problems.append("thresholds need 0 <= low <= high <= 1")
 
@@ -196,7 +220,7 @@ def build_definition(spec, source: str = "<definition>") -> Questionnaire:
         raise DefinitionError(source, problems)
     return Questionnaire(code=spec["code"], version=spec["version"], title=spec["title"], intro=spec["intro"],
                          end=spec["end"], consent=consent, dimensions=dimensions, thresholds=thresholds,
-                         flags=flags, modules=modules, source=source)
+                         flags=flags, modules=modules, partial=partial, source=source)
 
 
 def _build_item(spec, module_code, seen_items, problems) -> Item | None:

@@ -604,3 +604,38 @@ def test_check_questionnaires_command():
     result = CliRunner().invoke(check_questionnaires_command)
     assert result.exit_code == 0, result.output
     assert "standard-v1.yaml: 42 items in 9 modules" in result.output
+
+
+# -- partial or break-off ---------------------------------------------------------------------
+
+def test_partial_by_default_means_every_module_through_health_answered():
+    from tests.test_respond import PAGES
+
+    questionnaire = registry.get("standard", 1)
+    assert questionnaire.partial == {"through": "health"}
+    through_health = {code: questionnaire.item(code).normalise(";".join(v) if isinstance(v, list) else v)
+                      for module in ("housing", "income", "social", "health")
+                      for code, v in PAGES[module].items()}
+    assert questionnaire.partial_reached(through_health)
+    housing_only = {c: v for c, v in through_health.items() if questionnaire.item(c).module == "housing"}
+    assert housing_only and not questionnaire.partial_reached(housing_only)
+    assert not questionnaire.partial_reached({})
+
+
+def test_partial_as_a_share_of_the_required_items():
+    spec = base_spec()
+    spec["modules"][0]["items"][0]["required"] = True
+    spec["modules"][1]["items"][0]["required"] = True
+    spec["partial"] = {"share": 0.5}
+    questionnaire = build_definition(spec)
+    assert questionnaire.partial_reached({"q1": "a"})
+    assert not questionnaire.partial_reached({"q2": ["x"]})
+
+
+@pytest.mark.parametrize("partial", [{"through": "nowhere"}, {"share": 0}, {"share": 1.5}, {"share": 0.5, "through": "m1"},
+                                     "half"])
+def test_a_broken_partial_rule_is_refused(partial):
+    spec = base_spec()
+    spec["partial"] = partial
+    with pytest.raises(DefinitionError, match="partial needs"):
+        build_definition(spec)
