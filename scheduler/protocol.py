@@ -3,7 +3,8 @@
     planned --invite--> invited --remind--> reminded --remind--> reminded
        |                   |                   |
        +------to_phone-----+-------to_phone----+--> phone_task --attempt--> phone_task
-    any open state --complete / refuse / close_window / cancel / not_eligible--> closed
+    any open state --close (a reason: completed, window_closed, stop, ...)--> closed, with the
+                     AAPOR code that scheduler/dispositions.py gives the reason
 
 `next_action` decides what the dispatcher does with one follow-up at a given moment; the
 dispatcher carries it out with the named transition, so the web form, the scheduler and the CLI
@@ -24,12 +25,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "invite": (frozenset({"planned"}), "invited"),
     "remind": (frozenset({"invited", "reminded"}), "reminded"),
     "to_phone": (frozenset({"planned", "invited", "reminded"}), "phone_task"),
-    "attempt": (frozenset({"invited", "reminded", "phone_task"}), None),
-    "complete": (OPEN_STATES, "closed"),
-    "refuse": (OPEN_STATES, "closed"),
-    "close_window": (OPEN_STATES, "closed"),
-    "cancel": (OPEN_STATES, "closed"),
-    "not_eligible": (OPEN_STATES, "closed"),
+    "attempt": (OPEN_STATES, None),
+    # Every ending goes through `close`, with a reason that `dispositions.final_disposition` codes.
+    "close": (OPEN_STATES, "closed"),
 }
 
 
@@ -52,7 +50,7 @@ class ContactRules:
 
     reminder_days: tuple[int, ...] = (3, 7)  # days after the invitation
     phone_after_days: int = 14  # an unanswered invitation becomes a phone task
-    max_attempts: int = 5  # phone attempts before closing as non-contact
+    max_attempts: int = 5  # attempts (calls, visits, failed messages) before the follow-up closes
     quiet_start: time = time(9, 0)  # sending window in the returnee's local time
     quiet_end: time = time(20, 0)
     max_messages_per_week: int = 2
@@ -73,13 +71,17 @@ class FollowUpView:
     messages_last_week: int
     may_sms: bool
     may_phone: bool
+    # Why the returnee may not be contacted at all (stop, withdrew, do_not_contact), or None.
+    refusal: str | None = None
+    # Consent for phone calls, but no working number: a task for the partner to find one or visit.
+    phone_task_without_number: bool = False
 
 
 @dataclass(frozen=True)
 class Action:
-    kind: str  # wait, invite, remind, to_phone, close_window, cancel
+    kind: str  # wait, invite, remind, to_phone, close
     until: datetime | None = None  # for wait: when to look again
-    disposition: str | None = None  # for close_window and cancel
+    reason: str | None = None  # for close: the reason dispositions.final_disposition codes
 
 
 def _start_of(day: date) -> datetime:
@@ -89,14 +91,17 @@ def _start_of(day: date) -> datetime:
 def next_action(view: FollowUpView, rules: ContactRules, now: datetime) -> Action:
     if view.state not in OPEN_STATES:
         return Action("wait", until=None)
-    if not (view.may_sms or view.may_phone):
-        return Action("cancel", disposition="cancelled")  # withdrew, STOP, do-not-contact
+    if view.refusal:  # STOP, withdrawal, do-not-contact: never contacted again, by any channel
+        return Action("close", reason=view.refusal)
     closes = _start_of(view.window_closes + timedelta(days=1))
     if now >= closes:
-        return Action("close_window", disposition="non-contact")
+        return Action("close", reason="window_closed")
+    if view.attempts >= rules.max_attempts:
+        return Action("close", reason="max_attempts")
     opens = _start_of(view.window_opens)
     if now < opens:
         return Action("wait", until=opens)
+    phone_possible = view.may_phone or view.phone_task_without_number
 
     def send(kind: str) -> Action:
         if view.messages_last_week >= rules.max_messages_per_week:
@@ -106,25 +111,24 @@ def next_action(view: FollowUpView, rules: ContactRules, now: datetime) -> Actio
         return Action(kind)
 
     if view.state == "planned":
-        if view.channel == "sms" and view.may_sms:
+        if view.may_sms and (view.channel == "sms" or not phone_possible):
             return send("invite")
-        return Action("to_phone") if view.may_phone else Action("cancel", disposition="cancelled")
+        # Nobody to reach yet (no consent for a channel that works): the window closes it.
+        return Action("to_phone") if phone_possible else Action("wait", until=closes)
     if view.state in ("invited", "reminded"):
         invited = view.invited_at or now
-        if not view.may_sms:  # replied STOP, consent for SMS withdrawn
-            return Action("to_phone") if view.may_phone else Action("cancel", disposition="cancelled")
+        if not view.may_sms:  # the number stopped working for SMS
+            return Action("to_phone") if phone_possible else Action("wait", until=closes)
         if view.reminders_sent < len(rules.reminder_days):
             due = invited + timedelta(days=rules.reminder_days[view.reminders_sent])
             if now >= due:
                 return send("remind")
         phone_due = invited + timedelta(days=rules.phone_after_days)
-        if now >= phone_due and view.may_phone:
+        if now >= phone_due and phone_possible:
             return Action("to_phone")
-        upcoming = [phone_due] if view.may_phone else []
+        upcoming = [phone_due] if phone_possible else []
         if view.reminders_sent < len(rules.reminder_days):
             upcoming.append(invited + timedelta(days=rules.reminder_days[view.reminders_sent]))
         return Action("wait", until=min([*upcoming, closes]))
-    # phone_task: the partner calls; the window closes it if nobody reaches the returnee.
-    if view.attempts >= rules.max_attempts:
-        return Action("close_window", disposition="non-contact")
+    # phone_task: the partner calls; the window or the maximum of attempts closes it.
     return Action("wait", until=closes)

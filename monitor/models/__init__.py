@@ -1,7 +1,8 @@
 """All tables, imported here so Alembic and the app see the whole metadata."""
 from monitor.models.audit import AuditEntry
 from monitor.models.followups import (
-    ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, InboundMessage, SampleDraw, SampleStratum, SmsMessage,
+    ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, InboundMessage, SampleDraw, SampleFrameMember,
+    SampleStratum, SmsMessage,
     Wave,
 )
 from monitor.models.organisations import Organisation
@@ -10,5 +11,5 @@ from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerabili
 from monitor.models.users import User
 
 __all__ = ["AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
-           "InboundMessage", "Organisation", "SampleDraw", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "Returnee",
+           "InboundMessage", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

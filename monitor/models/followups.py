@@ -25,6 +25,13 @@ class Wave(db.Model):
     fraction: Mapped[float] = mapped_column(Float, default=1.0)
     min_per_stratum: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The last day planning covered: returnees whose window opened since (even if it has closed
+    # again, say while the scheduler was down) are still planned, and closed as they should be.
+    planned_through: Mapped[date | None] = mapped_column(Date)
+
+    @property
+    def months(self) -> int:
+        return max(1, round(self.due_days / 30.44))
 
 
 class ContactSettings(db.Model):
@@ -42,27 +49,38 @@ class ContactSettings(db.Model):
 
 
 class SampleDraw(db.Model):
-    """One stratified draw for a wave and a cohort (the month of return). Never changes once
-    made: its seed, frame and sample sizes per stratum are kept to reproduce and to weight."""
+    """One draw for a wave and a cohort (the month of return). Never changes once made: its
+    seed, frame (`SampleFrameMember`) and sample sizes per stratum are kept to reproduce and to
+    weight. `kind`: `sample` (the cohort's stratified draw, sequence 0), `supplement` (returnees
+    imported into the cohort after its draw: sequence 1, 2, ...), `census` (a wave that is not
+    sampled: everyone, probability 1; its strata grow as follow-ups are planned)."""
 
     __tablename__ = "sample_draws"
-    __table_args__ = (UniqueConstraint("wave", "cohort", name="uq_sample_draws_wave_cohort"),)
+    __table_args__ = (UniqueConstraint("wave", "cohort", "sequence", name="uq_sample_draws_wave_cohort_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     wave: Mapped[str] = mapped_column(ForeignKey("waves.code"))
     cohort: Mapped[str] = mapped_column(String(7))  # YYYY-MM of return
-    seed: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(12), default="sample")
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    # False for draws made before frames were stored (migration 0005): they cannot be redrawn.
+    frame_stored: Mapped[bool] = mapped_column(Boolean, default=True)
     fraction: Mapped[float] = mapped_column(Float)
     min_per_stratum: Mapped[int] = mapped_column(Integer)
     drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     frame_size: Mapped[int] = mapped_column(Integer)
     sample_size: Mapped[int] = mapped_column(Integer)
 
-    strata: Mapped[list[SampleStratum]] = relationship(cascade="all, delete-orphan", order_by="SampleStratum.id")
+    strata: Mapped[list[SampleStratum]] = relationship(cascade="all, delete-orphan", order_by="SampleStratum.id",
+                                                       back_populates="draw")
 
 
 class SampleStratum(db.Model):
+    """A stratum of a draw, as drawn: destination country x partner, N_h (frame_size) and n_h."""
+
     __tablename__ = "sample_strata"
+    __table_args__ = (UniqueConstraint("draw_id", "country", "partner_id", name="uq_sample_strata_draw_country_partner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     draw_id: Mapped[int] = mapped_column(ForeignKey("sample_draws.id", ondelete="CASCADE"), index=True)
@@ -72,9 +90,26 @@ class SampleStratum(db.Model):
     sample_size: Mapped[int] = mapped_column(Integer)
     probability: Mapped[float] = mapped_column(Float)
 
+    draw: Mapped[SampleDraw] = relationship(back_populates="strata")
+
+
+class SampleFrameMember(db.Model):
+    """Who was in a draw's frame, in which stratum, and whether they were selected. A returnee is
+    in at most one frame per wave (the primary key), so a draw and a supplement never overlap."""
+
+    __tablename__ = "sample_frame"
+
+    wave: Mapped[str] = mapped_column(ForeignKey("waves.code"), primary_key=True)
+    returnee_id: Mapped[int] = mapped_column(ForeignKey("returnees.id", ondelete="CASCADE"), primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("sample_draws.id", ondelete="CASCADE"), index=True)
+    stratum_id: Mapped[int] = mapped_column(ForeignKey("sample_strata.id", ondelete="CASCADE"))
+    selected: Mapped[bool] = mapped_column(Boolean, default=False)
+
 
 class FollowUp(db.Model):
-    """One returnee, one wave: planned, then contacted by the protocol until it is closed."""
+    """One returnee, one wave: the unit of work and of analysis. Planned (or created by an
+    import), contacted by the protocol, and closed with exactly one AAPOR disposition
+    (scheduler/dispositions.py). Its stratum and inclusion probability are frozen as drawn."""
 
     __tablename__ = "follow_ups"
     __table_args__ = (UniqueConstraint("returnee_id", "wave", name="uq_follow_ups_returnee_id_wave"),)
@@ -86,10 +121,16 @@ class FollowUp(db.Model):
     window_opens: Mapped[date] = mapped_column(Date)
     window_closes: Mapped[date] = mapped_column(Date)  # the last day
     channel: Mapped[str] = mapped_column(String(8))  # sms or phone, from the preferred channel
+    # planned: by the scheduler; imported: created by `monitor import-responses` (no draw).
+    source: Mapped[str] = mapped_column(String(10), default="planned")
     state: Mapped[str] = mapped_column(String(16), default="planned", index=True)
-    disposition: Mapped[str | None] = mapped_column(String(24))
-    sample_draw_id: Mapped[int | None] = mapped_column(ForeignKey("sample_draws.id"))
-    inclusion_probability: Mapped[float] = mapped_column(Float, default=1.0)
+    disposition: Mapped[str | None] = mapped_column(String(8), index=True)  # AAPOR code, once closed
+    # Frozen as drawn: later edits to the case do not move a follow-up to another stratum.
+    sample_draw_id: Mapped[int | None] = mapped_column(ForeignKey("sample_draws.id"), index=True)
+    stratum_id: Mapped[int | None] = mapped_column(ForeignKey("sample_strata.id"), index=True)
+    inclusion_probability: Mapped[float | None] = mapped_column(Float)  # None: not drawn (imported)
+    # A consent answer on the link or an answered call; never a link merely opened.
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -103,6 +144,7 @@ class FollowUp(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     returnee: Mapped[Returnee] = relationship()
+    stratum: Mapped[SampleStratum | None] = relationship()
     events: Mapped[list[FollowUpEvent]] = relationship(
         cascade="all, delete-orphan", order_by="FollowUpEvent.id", back_populates="follow_up")
 
@@ -133,7 +175,7 @@ class ContactAttempt(db.Model):
     follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     channel: Mapped[str] = mapped_column(String(8))  # sms, phone, visit
-    outcome: Mapped[str] = mapped_column(String(24))
+    outcome: Mapped[str] = mapped_column(String(24))  # dispositions.ATTEMPT_OUTCOMES
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
 

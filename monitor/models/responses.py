@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,14 +10,16 @@ from monitor.extensions import db
 from monitor.models.returnees import Returnee
 from monitor.models.types import UTCDateTime, utcnow
 
+if TYPE_CHECKING:
+    from monitor.models.followups import FollowUp
+
 MODES = ("sms-web", "phone", "visit", "import")
-# Survey-research final dispositions (AAPOR), plus the programme's own two.
-DISPOSITIONS = ("complete", "partial", "refusal", "non-contact", "other", "unknown-eligibility",
-                "not-eligible", "cancelled")
 
 
 class Response(db.Model):
-    """One returnee's answers to one wave of the questionnaire, in one version of it.
+    """The answers of one follow-up, in one version of the questionnaire. Its outcome is the
+    follow-up's disposition (one source); `returnee_id` and `wave` are the follow-up's, copied
+    when the response starts, for lookups.
 
     Answers are stored as language-independent codes in ResponseAnswer rows (one per item, or
     per chosen option), so the dashboard aggregates them in SQL; the scores and red flags are
@@ -27,6 +30,7 @@ class Response(db.Model):
     __table_args__ = (UniqueConstraint("returnee_id", "wave", name="uq_responses_returnee_id_wave"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"), unique=True)
     returnee_id: Mapped[int] = mapped_column(ForeignKey("returnees.id", ondelete="CASCADE"), index=True)
     wave: Mapped[str] = mapped_column(String(20), index=True)  # m1, m6, m12
     questionnaire_code: Mapped[str] = mapped_column(String(40))
@@ -34,7 +38,6 @@ class Response(db.Model):
     mode: Mapped[str] = mapped_column(String(10))  # MODES
     language: Mapped[str] = mapped_column(String(8))
     first_follow_up: Mapped[bool] = mapped_column(Boolean, default=True)  # asks the once-only modules
-    disposition: Mapped[str | None] = mapped_column(String(24), index=True)  # DISPOSITIONS, once final
     # Loaded by `monitor import-responses` (historical or paper data), not answered in the platform.
     imported: Mapped[bool] = mapped_column(Boolean, default=False)
     interviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -42,6 +45,7 @@ class Response(db.Model):
     reached_module: Mapped[str | None] = mapped_column(String(40))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # When the response ended: saved as complete, or closed with its follow-up (partial, break-off).
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     score_economic: Mapped[float | None] = mapped_column(Float)
     score_social: Mapped[float | None] = mapped_column(Float)
@@ -49,9 +53,14 @@ class Response(db.Model):
     score_composite: Mapped[float | None] = mapped_column(Float)
 
     returnee: Mapped[Returnee] = relationship()
+    follow_up: Mapped[FollowUp] = relationship()
     answer_rows: Mapped[list[ResponseAnswer]] = relationship(
         cascade="all, delete-orphan", order_by="(ResponseAnswer.item, ResponseAnswer.position)", lazy="selectin")
     flag_rows: Mapped[list[ResponseFlag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def disposition(self) -> str | None:
+        return self.follow_up.disposition if self.follow_up is not None else None
 
     @property
     def flags(self) -> list[str]:

@@ -48,8 +48,12 @@ class Returnee(db.Model):
     # Some returnees do not want to be reminded of Belgium at all: never contact them.
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     do_not_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Replied STOP (or opted out on the link's page): no SMS any more, whatever else holds.
-    sms_opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Replied STOP (by SMS, on the link's page, or reported by the carrier): no contact by any
+    # channel until a recorded START or new consent.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The number does not work (Twilio 21211/21614, or staff: "wrong number"): not used for any
+    # wave until it is changed.
+    phone_unusable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -72,6 +76,8 @@ class Returnee(db.Model):
             ReturneeVulnerability(category=c) for c in sorted(wanted - set(self.vulnerabilities))]
 
     def set_phone(self, e164: str | None) -> None:
+        if e164 != self.phone:
+            self.phone_unusable_at = None  # a new number is tried again
         self.phone = e164
         self.phone_lookup = cipher.lookup_hash(e164) if e164 else None
 
@@ -83,20 +89,42 @@ class Returnee(db.Model):
     def consent_active(self) -> bool:
         return self.consent_given and self.consent_withdrawn_at is None
 
-    def may_contact(self, channel: str) -> bool:
-        """The one rule for whether this returnee may be contacted on a channel."""
-        if not self.consent_active or self.do_not_contact:
+    @property
+    def refusal(self) -> str | None:
+        """Why this returnee may not be contacted by any channel (a reason of
+        scheduler/dispositions.py), or None."""
+        if self.consent_given and self.consent_withdrawn_at is not None:
+            return "withdrew"
+        if self.do_not_contact:
+            return "do_not_contact"
+        if self.opted_out_at is not None:
+            return "stop"
+        return None
+
+    def may_contact(self, channel: str, *, without_number: bool = False) -> bool:
+        """The one rule for whether this returnee may be contacted on a channel (`without_number`:
+        whether they would be, were their number working)."""
+        if not self.consent_active or self.refusal is not None:
             return False
+        usable = self.phone is not None and self.phone_unusable_at is None
         if channel == "sms":
-            return self.consent_sms and self.phone is not None and self.sms_opted_out_at is None
+            return self.consent_sms and usable
         if channel == "phone":
-            return self.consent_phone and self.phone is not None
+            return self.consent_phone and (usable or without_number)
         return False
 
     @classmethod
     def contactable_clause(cls):
-        """SQL twin of `may_contact` for any channel: consent active and not do-not-contact."""
-        return and_(cls.consent_given, cls.consent_withdrawn_at.is_(None), not_(cls.do_not_contact))
+        """SQL twin of `may_contact` for any channel: consent active, no refusal."""
+        return and_(cls.consent_given, cls.consent_withdrawn_at.is_(None), not_(cls.do_not_contact),
+                    cls.opted_out_at.is_(None))
+
+    @classmethod
+    def frame_clause(cls):
+        """Who belongs to a wave's frame: everyone who consented to follow-up (withdrawn or not:
+        they are part of the population) with a channel and a phone number. Refusers are drawn
+        like the others and their follow-ups close as refusals without contact."""
+        return and_(cls.consent_given, cls.preferred_channel.in_(("sms", "phone")), cls.phone_lookup.is_not(None))
 
     def __repr__(self) -> str:
         return f"<Returnee {self.code}>"
