@@ -103,7 +103,9 @@ def _init_templates(app: Flask) -> None:
 
     from monitor.models.types import utcnow
 
-    app.jinja_env.globals.update(can=can, codes=codes, country_name=country_name, now_utc=utcnow,
+    from monitor.followups.waves import wave_name
+
+    app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
                                  get_locale=get_locale)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 

@@ -161,24 +161,40 @@ def dispatch_command(now):
 
 @click.command("sample-report")
 @click.argument("wave")
-def sample_report_command(wave):
+@click.option("--verify", is_flag=True, help="Redraw every stored draw from its seed and frame and report differences.")
+def sample_report_command(wave, verify):
     """Frame, sample and inclusion probability per stratum of every draw of a wave."""
     from sqlalchemy import select
 
     from monitor.models import Organisation, SampleDraw
+    from scheduler.planning import verify_draw
 
-    draws = db.session.scalars(select(SampleDraw).where(SampleDraw.wave == wave).order_by(SampleDraw.cohort)).all()
+    draws = db.session.scalars(select(SampleDraw).where(SampleDraw.wave == wave)
+                               .order_by(SampleDraw.cohort, SampleDraw.sequence)).all()
     if not draws:
         click.echo(f"no draw for wave {wave} yet")
         return
     names = {o.id: o.code for o in db.session.scalars(select(Organisation))}
-    click.echo(f"{'cohort':<8} {'country':<8} {'partner':<12} {'frame':>6} {'sample':>7} {'probability':>12}")
+    click.echo(f"{'cohort':<8} {'draw':<12} {'country':<8} {'partner':<12} {'frame':>6} {'sample':>7} {'probability':>12}")
     for draw in draws:
+        label = draw.kind + (f" {draw.sequence}" if draw.sequence else "")
         for stratum in draw.strata:
-            click.echo(f"{draw.cohort:<8} {stratum.country:<8} {names.get(stratum.partner_id, '?'):<12} "
+            click.echo(f"{draw.cohort:<8} {label:<12} {stratum.country:<8} {names.get(stratum.partner_id, '?'):<12} "
                        f"{stratum.frame_size:>6} {stratum.sample_size:>7} {stratum.probability:>12.4f}")
-        click.echo(f"{draw.cohort:<8} {'all':<8} {'':<12} {draw.frame_size:>6} {draw.sample_size:>7}"
-                   f"   seed {draw.seed}, fraction {draw.fraction}, minimum {draw.min_per_stratum}")
+        settings = (f"   seed {draw.seed}, fraction {draw.fraction}, minimum {draw.min_per_stratum}"
+                    if draw.kind != "census" else "   census: everyone, probability 1")
+        click.echo(f"{draw.cohort:<8} {label:<12} {'all':<8} {'':<12} {draw.frame_size:>6} {draw.sample_size:>7}"
+                   + settings)
+    if verify:
+        problems = [problem for draw in draws for problem in verify_draw(draw)]
+        legacy = [d for d in draws if not d.frame_stored and d.kind != "census"]
+        if legacy:
+            click.echo(f"note: {len(legacy)} draws were made before frames were stored and cannot be redrawn")
+        for problem in problems:
+            click.echo(f"difference: {problem}", err=True)
+        if problems:
+            sys.exit(1)
+        click.echo(f"verified: {len(draws)} draws reproduce exactly from their seeds and frames")
 
 
 @click.command("scheduler")

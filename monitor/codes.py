@@ -53,13 +53,6 @@ SUPPORT_PACKAGES = {
     "medical": _l("Medical reintegration support"),
 }
 
-# Follow-up waves: the one-month check for everyone, sampled waves later (see the scheduler).
-WAVES = {
-    "m1": _l("One-month check"),
-    "m6": _l("Six-month wave"),
-    "m12": _l("Twelve-month wave"),
-}
-
 FOLLOW_UP_STATES = {
     "planned": _l("Planned"),
     "invited": _l("Invited by SMS"),
@@ -75,15 +68,22 @@ RESPONSE_MODES = {
     "import": _l("Imported"),
 }
 
+# AAPOR final dispositions (scheduler/dispositions.py holds the codes and the rules).
 DISPOSITIONS = {
-    "complete": _l("Complete"),
-    "partial": _l("Partial"),
-    "refusal": _l("Refusal"),
-    "non-contact": _l("Non-contact"),
-    "other": _l("Other"),
-    "unknown-eligibility": _l("Unknown eligibility"),
-    "not-eligible": _l("Not eligible"),
-    "cancelled": _l("Cancelled"),
+    "1.1": _l("Complete"),
+    "1.2": _l("Partial"),
+    "2.11": _l("Refusal"),
+    "2.112": _l("Implicit refusal"),
+    "2.12": _l("Break-off"),
+    "2.20": _l("Non-contact"),
+    "2.21": _l("Contacted, not completed"),
+    "2.31": _l("Deceased"),
+    "2.32": _l("Physically or mentally unable"),
+    "2.33": _l("Language barrier"),
+    "2.36": _l("Other"),
+    "2.361": _l("Living abroad again"),
+    "3.90": _l("Unknown eligibility"),
+    "4.10": _l("Not eligible"),
 }
 
 SCORE_DIMENSIONS = {

@@ -22,11 +22,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
-from monitor.models import ContactAttempt, ContactSettings, FollowUp, Returnee, SmsMessage
-from monitor.respond.links import create_link
+from monitor.followups.links import create_link
+from monitor.followups.operations import apply_transition, close, record_sms_failure, retrying_stale
+from monitor.models import ContactSettings, FollowUp, Returnee, SmsMessage
 from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
-from scheduler.operations import apply_transition
 from scheduler.protocol import ContactRules, FollowUpView, next_action
 from scheduler.quiet_hours import is_quiet
 
@@ -60,7 +60,8 @@ def _view(follow_up: FollowUp, returnee: Returnee, messages_last_week: int) -> F
         window_opens=follow_up.window_opens, window_closes=follow_up.window_closes,
         invited_at=follow_up.invited_at, reminders_sent=follow_up.reminders_sent, attempts=follow_up.attempts,
         messages_last_week=messages_last_week, may_sms=returnee.may_contact("sms"),
-        may_phone=returnee.may_contact("phone"))
+        may_phone=returnee.may_contact("phone"), refusal=returnee.refusal,
+        phone_task_without_number=returnee.may_contact("phone", without_number=True))
 
 
 def _queue_message(follow_up: FollowUp, returnee: Returnee, kind: str, now: datetime) -> None:
@@ -129,8 +130,8 @@ def _carry_out(follow_up: FollowUp, returnee: Returnee, action, now: datetime, a
     elif action.kind == "to_phone":
         apply_transition(follow_up, "to_phone", actor=actor, at=now)
         follow_up.next_action_at = now
-    elif action.kind in ("close_window", "cancel"):
-        apply_transition(follow_up, action.kind, actor=actor, at=now, disposition=action.disposition)
+    elif action.kind == "close":
+        close(follow_up, action.reason, actor=actor, at=now)
 
 
 def _still_allowed(message: SmsMessage, returnee: Returnee) -> bool:
@@ -174,36 +175,19 @@ def send_queued(now: datetime, report: DispatchReport | None = None) -> Dispatch
         message.provider_id = result.provider_id
         message.error_code = result.error_code
         message.sent_at = now if result.ok else None
-        if not result.ok:
-            _act_on_error(message, returnee, result.error_code, now, report)
         db.session.commit()
+        if not result.ok:
+            # The failure counts as an attempt of the follow-up; committed apart from the
+            # message's status, which must stand even if another process moves the follow-up.
+            def record(message_id=message_id, code=result.error_code):
+                outcome = record_sms_failure(db.session.get(SmsMessage, message_id), code, at=now)
+                db.session.commit()
+                return outcome
+            outcome = retrying_stale(record)
+            if outcome != "sms_failed":
+                report.add(f"number {outcome.replace('_', ' ')}")
         report.add("sent" if result.ok else "failed")
     return report
-
-
-# Twilio's error codes that say something about the returnee's number, not about this message.
-OPTED_OUT_AT_PROVIDER = {"21610"}  # the number replied STOP to the carrier or to Twilio
-UNUSABLE_NUMBER = {"21211", "21614"}  # not a valid number / not a mobile number
-
-
-def _act_on_error(message: SmsMessage, returnee: Returnee, code: str | None, now: datetime, report) -> None:
-    follow_up = db.session.get(FollowUp, message.follow_up_id) if message.follow_up_id else None
-    if code in OPTED_OUT_AT_PROVIDER:
-        if returnee.sms_opted_out_at is None:
-            returnee.sms_opted_out_at = now
-        outcome = "opted_out"
-    elif code in UNUSABLE_NUMBER:
-        outcome = "unusable_number"
-    else:
-        return
-    report.add(f"number {outcome.replace('_', ' ')}")
-    if follow_up is None or follow_up.state == "closed":
-        return
-    db.session.add(ContactAttempt(follow_up_id=follow_up.id, at=now, channel="sms", outcome=outcome))
-    if follow_up.state in ("planned", "invited", "reminded"):
-        # The SMS route is closed for this number: the partner phones (or finds a new number).
-        apply_transition(follow_up, "to_phone", actor="dispatcher", at=now, detail=f"Twilio error {code}")
-        follow_up.next_action_at = now
 
 
 def recover_uncertain(now: datetime, report: DispatchReport | None = None) -> DispatchReport:

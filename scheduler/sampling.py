@@ -1,7 +1,8 @@
 """Stratified random sampling of a wave: destination country x partner.
 
-Each stratum h of N_h eligible returnees gets n_h = min(N_h, max(minimum, round(fraction * N_h)))
-cases, drawn at random with a seed stored with the draw, so the same seed and frame always give
+Each stratum h of N_h eligible returnees gets n_h = min(N_h, max(minimum, 2, round(fraction * N_h)))
+cases (at least 2 where there are 2, so a variance can be estimated; nobody has probability 0),
+drawn at random with a seed stored with the draw, so the same seed and frame always give
 the same sample. Every sampled case keeps its inclusion probability n_h / N_h; its design
 weight N_h / n_h lets the dashboard estimate for the whole caseload.
 """
@@ -30,7 +31,7 @@ def sample_size(frame: int, fraction: float, minimum: int) -> int:
         raise ValueError(f"a sampling fraction is between 0 and 1, not {fraction}")
     if minimum < 0:
         raise ValueError("a minimum per stratum cannot be negative")
-    return min(frame, max(minimum, round(fraction * frame)))
+    return min(frame, max(minimum, 2, round(fraction * frame)))
 
 
 def draw_wave_sample(frame: list[tuple[int, str, int]], fraction: float, minimum: int, seed: int) -> list[Stratum]:

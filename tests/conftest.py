@@ -216,3 +216,21 @@ def browser_for(app):
             assert response.status_code == 302, response.get_data(as_text=True)
         return browser
     return factory
+
+
+def make_follow_up(returnee, wave="m1", *, state="planned", opens=None, closes=None, channel=None):
+    """A planned follow-up for a test that does not go through `plan` (window open from today,
+    30 days long unless given)."""
+    from datetime import date, datetime, time, timedelta, timezone
+
+    from monitor.models import FollowUp
+
+    opens = opens or date.today()
+    follow_up = FollowUp(returnee=returnee, wave=wave, due_date=opens, window_opens=opens,
+                         window_closes=closes or opens + timedelta(days=30), state=state, source="planned",
+                         channel=channel or ("phone" if returnee.preferred_channel == "phone" else "sms"),
+                         inclusion_probability=1.0,
+                         next_action_at=datetime.combine(opens, time(0), tzinfo=timezone.utc))
+    db.session.add(follow_up)
+    db.session.flush()
+    return follow_up

@@ -7,9 +7,10 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from monitor import audit, codes
+from monitor import audit
 from monitor.access import get_returnee_or_404, require
 from monitor.extensions import db
+from monitor.followups import operations as followups
 from monitor.respond.pages import form_state
 from monitor.responses import operations
 from surveys import registry
@@ -22,14 +23,15 @@ INTERVIEW_MODES = ("phone", "visit")
 @require("returnees.edit")
 def interview(code: str, wave: str):
     returnee = get_returnee_or_404(current_user, code)
-    if wave not in codes.WAVES:
+    follow_up = followups.follow_up_for(returnee, wave)
+    if follow_up is None:  # an interview belongs to a follow-up that the plan (or an import) made
         abort(404)
-    response = operations.find_response(returnee, wave)
-    if response is not None and response.completed_at is not None:
-        flash(_("This follow-up is already complete."), "info")
+    response = operations.find_response(follow_up)
+    if follow_up.state == "closed":
+        flash(_("This follow-up is already closed."), "info")
         return redirect(url_for("returnees.detail", code=code))
     questionnaire = operations.questionnaire_of(response) if response else registry.current()
-    first_follow_up = response.first_follow_up if response else wave == "m1"
+    first_follow_up = response.first_follow_up if response else operations.asks_once_only_modules(returnee)
     staff_t = translator(str(get_locale()))
     returnee_t = translator(response.language if response else returnee.language)
     modules = questionnaire.modules_for(first_follow_up)
@@ -53,13 +55,14 @@ def interview(code: str, wave: str):
             for missing in questionnaire.missing_required(answers, first_follow_up):
                 errors.setdefault(missing, staff_t(REQUIRED_MESSAGE))
         if response is None:
-            response = operations.start_response(returnee, wave, mode, questionnaire=questionnaire,
-                                                 interviewer=current_user, first_follow_up=first_follow_up)
+            response = operations.start_response(follow_up, mode, questionnaire=questionnaire,
+                                                 interviewer=current_user)
         response.mode = mode
         response.interviewer_id = current_user.id
+        followups.mark_contacted(follow_up)  # answers entered: the returnee was reached
         operations.save_answers(response, [i for i in items if i.code not in errors], submitted)
         if completing and not errors:
-            operations.complete_response(response)
+            followups.complete_response(response, user=current_user)
             db.session.commit()
             flash(_("Interview saved as complete."), "success")
             return redirect(url_for("returnees.detail", code=code))
@@ -73,6 +76,7 @@ def interview(code: str, wave: str):
         states = {item.code: form_state(item, answers, request.form) for item in items}
     else:
         states = {item.code: form_state(item, answers) for item in items}
-    return render_template("interviews/interview.html", returnee=returnee, wave=wave, questionnaire=questionnaire,
+    return render_template("interviews/interview.html", returnee=returnee, wave=wave, follow_up=follow_up,
+                           questionnaire=questionnaire,
                            modules=modules, states=states, errors=errors, t=staff_t, t2=returnee_t,
                            mode=mode, modes=INTERVIEW_MODES, response=response), 422 if errors else 200

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, session, url_for
 
-from monitor import audit
 from monitor.extensions import db
+from monitor.followups import operations as followups
+from monitor.followups.links import link_is_open, resolve_link
 from monitor.models.types import utcnow
-from monitor.respond.links import link_is_open, resolve_link
 from monitor.respond.pages import form_state, page_items
 from monitor.responses import operations
 from surveys import registry
@@ -34,23 +34,24 @@ def _open(token: str):
         t = translator(request.accept_languages.best_match([lang.replace("_", "-") for lang in LANGUAGES],
                                                            "en").replace("-", "_"))
         return None, _page("closed.html", t, 404, reason="unknown", partner=None)
-    response = operations.find_response(link.returnee, link.wave)
+    follow_up = followups.follow_up_for(link.returnee, link.wave)
+    response = operations.find_response(follow_up)
     t = translator(_language(link, response))
     partner = link.returnee.local_partner or link.returnee.partner
     if link.declined_at is not None:
         return None, _page("closed.html", t, 200, reason="declined", partner=partner)
     if response is not None and response.completed_at is not None:
         return None, _page("closed.html", t, 200, reason="done", partner=partner)
-    if not link_is_open(link):
+    if follow_up is None or follow_up.state == "closed" or not link_is_open(link):
         return None, _page("closed.html", t, 410, reason="expired", partner=partner)
-    return (link, response, t), None
+    return (link, follow_up, response, t), None
 
 
 def start(token: str):
     opened, page = _open(token)
     if page:
         return page
-    link, response, t = opened
+    link, _follow_up, response, t = opened
     if link.consent_answered_at is None or response is None:
         questionnaire = registry.current()
         return _page("consent.html", t, questionnaire=questionnaire)
@@ -61,17 +62,19 @@ def consent(token: str):
     opened, page = _open(token)
     if page:
         return page
-    link, response, t = opened
+    link, follow_up, response, t = opened
     choice = request.form.get("choice")
     if choice not in ("agree", "decline"):
         return redirect(url_for("respond.start", token=token))
-    link.consent_answered_at = utcnow()
-    response = operations.start_response(link.returnee, link.wave, "sms-web", language=t.language)
+    now = utcnow()
+    link.consent_answered_at = now
+    followups.mark_contacted(follow_up, now)  # a consent answer is contact, either way
     if choice == "decline":
-        link.declined_at = utcnow()
-        operations.complete_response(response, disposition="refusal", actor="returnee")
+        link.declined_at = now
+        followups.close(follow_up, "declined_link", actor="returnee", at=now)
         db.session.commit()
         return redirect(url_for("respond.start", token=token))
+    response = operations.start_response(follow_up, "sms-web", language=t.language)
     db.session.commit()
     return redirect(url_for("respond.module", token=token, module=_resume_module(response)))
 
@@ -81,10 +84,7 @@ def opt_out(token: str):
     link = resolve_link(token)
     if link is None:
         return _open(token)[1]
-    returnee = link.returnee
-    if returnee.sms_opted_out_at is None:
-        returnee.sms_opted_out_at = utcnow()
-        audit.record("returnee.sms.stop", returnee, actor="returnee", details={"via": "link"})
+    if followups.opt_out(link.returnee, actor="returnee", via="link"):
         db.session.commit()
     return _page("closed.html", translator(_language(link)), 200, reason="opted_out", partner=None)
 
@@ -106,7 +106,7 @@ def module(token: str, module: str):
     opened, page = _open(token)
     if page:
         return page
-    link, response, t = opened
+    link, _follow_up, response, t = opened
     if response is None or link.consent_answered_at is None:
         return redirect(url_for("respond.start", token=token))
     questionnaire, modules = _modules(response)
@@ -174,6 +174,6 @@ def _finish(token, response, questionnaire):
         first = questionnaire.item(missing[0]).module
         db.session.commit()
         return redirect(url_for("respond.module", token=token, module=first))
-    operations.complete_response(response, actor="returnee")
+    followups.complete_response(response, actor="returnee")
     db.session.commit()
     return redirect(url_for("respond.start", token=token))

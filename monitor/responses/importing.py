@@ -3,21 +3,26 @@
 The contract: the columns `code,wave,mode,date,disposition`, then one column per questionnaire
 item, named by its item code (any subset of the items, in any order):
 
-- `code`: the case code of an existing returnee; `wave`: m1, m6 or m12; `mode`: sms-web,
+- `code`: the case code of an existing returnee; `wave`: a wave of the plan; `mode`: sms-web,
   phone, visit or import (how the answers were collected); `date`: the day the response was
   completed or its final disposition reached, YYYY-MM-DD (stored as noon UTC, so that the day
   stays the same in every destination's time zone), neither in the future nor before the
-  return date; `disposition`: complete, partial, refusal, non-contact, other,
-  unknown-eligibility, not-eligible or cancelled.
+  return date; `disposition`: an AAPOR code of scheduler/dispositions.py (1.1, 1.2, 2.11, ...)
+  or one of the old names (complete, partial, refusal, cancelled, non-contact, other,
+  unknown-eligibility, not-eligible), mapped by `dispositions.LEGACY_NAMES`.
+- Each row belongs to the case's follow-up for that wave; one is created when none exists
+  (`source = imported`, no draw: counted in caseload and response tables, left out of weighted
+  estimates).
 - Item cells hold answer codes as the items' `normalise` reads them: a code, a `;` list for a
   multiple choice (the first-marked one first), `code1;code2;code3` for a ranking (rank 1
   first, one to three distinct codes), a whole number, a date YYYY-MM-DD or a short text.
   An empty cell, or an item without a column, is no answer: stored as missing, never invented.
   Answers are checked against the current questionnaire version, or the one asked for.
-- complete and partial rows need at least one answer and get scores and red flags (through
-  `monitor.responses.operations`); the other dispositions are stored without answers: an answer
-  on such a row is an error. Required items may be missing (historical data often lacks them).
-  The first-follow-up-only modules (how they heard, decision factors) are accepted on m1 only.
+- 1.1 and 1.2 rows need at least one answer and get scores and red flags, 2.12 (break-off) rows
+  may carry answers (red flags, no scores); the other dispositions are stored without answers:
+  an answer on such a row is an error. Required items may be missing (historical data often
+  lacks them). The once-only modules (how they heard, decision factors) are accepted on the
+  returnee's first response only (`asks_once_only_modules`; in a file, their earliest row).
 - An answer that the questionnaire's skip logic would not ask, given the row's other answers,
   is stored as given (it is what was recorded) with a warning; scoring ignores it, as always.
 
@@ -41,23 +46,23 @@ from datetime import date, datetime, time, timezone
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from monitor import codes
 from monitor.csvimport import (
     ImportReport, RowError, batches, column_problems, lookup, open_table, run_import, table_rows,
 )
 from monitor.extensions import db
-from monitor.models import Response, Returnee, User
-from monitor.models.responses import DISPOSITIONS, MODES
+from monitor.followups.operations import close
+from monitor.followups.waves import all_waves
+from monitor.models import FollowUp, Response, Returnee, User, Wave
+from monitor.models.responses import MODES
 from monitor.responses import operations
 from monitor.returnees.parsing import InvalidValue, parse_case_code
-from scheduler.operations import close_for_response
+from scheduler.dispositions import UnknownReason, carries_answers, recorded
+from scheduler.planning import window
 from surveys import registry
 from surveys.definition import Questionnaire
 from surveys.items import AnswerError, Item
 
 FIXED_COLUMNS = ("code", "wave", "mode", "date", "disposition")
-COMPLETED = operations.SCORED_DISPOSITIONS  # the dispositions that carry answers, scores and flags
-FIRST_WAVE = "m1"
 COMPLETED_AT = time(12, 0, tzinfo=timezone.utc)
 
 
@@ -69,9 +74,11 @@ class _Row:
     wave: str
     mode: str
     completed_at: datetime
-    disposition: str
+    disposition: str  # an AAPOR code
     answers: dict  # item code -> answer as the item normalised it; only the answered items
+    follow_up: FollowUp | None  # the stored follow-up this row belongs to
     response: Response | None  # the stored response this row updates
+    first: bool  # the returnee's first response: asks the once-only modules
 
 
 def import_responses(data: bytes, *, version: int | None = None, dry_run: bool = False,
@@ -128,11 +135,13 @@ def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, 
         raise InvalidValue(_("the file has a header but no rows"))
 
     returnees = lookup(Returnee.code, [raw["code"].strip() for _line, raw in raw_rows])
-    stored = _stored_responses([r.id for r in returnees.values()])
-    platform = _completed_in_platform(stored.values())
+    ids = [r.id for r in returnees.values()]
+    context = _Context(questionnaire=questionnaire, returnees=returnees, responses=_stored(Response, ids),
+                       follow_ups=_stored(FollowUp, ids), waves={w.code: w for w in all_waves()}, today=today,
+                       first_lines=_first_lines(raw_rows, returnees))
     valid = []
     for line, raw in raw_rows:
-        row, problems, warnings = _validate(line, raw, item_columns, questionnaire, returnees, stored, platform, today)
+        row, problems, warnings = _validate(line, raw, item_columns, context)
         code = raw["code"].strip() or None
         if problems:
             report.errors.extend(RowError(line, p, code) for p in problems)
@@ -143,23 +152,48 @@ def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, 
     return valid
 
 
-def _stored_responses(returnee_ids: list[int]) -> dict[tuple[int, str], Response]:
+@dataclass
+class _Context:
+    questionnaire: Questionnaire
+    returnees: dict[str, Returnee]
+    responses: dict[tuple[int, str], Response]
+    follow_ups: dict[tuple[int, str], FollowUp]
+    waves: dict[str, Wave]
+    today: date
+    first_lines: dict[str, int]  # case code -> the line of its earliest row: its first response
+
+
+def _stored(model, returnee_ids: list[int]) -> dict:
     found = {}
     for chunk in batches(returnee_ids):
-        for response in db.session.scalars(select(Response).where(Response.returnee_id.in_(chunk))):
-            found[(response.returnee_id, response.wave)] = response
+        for row in db.session.scalars(select(model).where(model.returnee_id.in_(chunk))):
+            found[(row.returnee_id, row.wave)] = row
     return found
 
 
-def _completed_in_platform(responses) -> set[int]:
-    """The ids of the responses completed through the platform (not loaded by an import)."""
-    return {r.id for r in responses if not r.imported and (r.completed_at is not None or r.disposition is not None)}
+def _first_lines(raw_rows, returnees) -> dict[str, int]:
+    """Per case, the line of its earliest row (by date, then line): the response that asks the
+    once-only modules, unless a stored response asked them already (checked per row)."""
+    earliest: dict[str, tuple[str, int]] = {}
+    for line, raw in raw_rows:
+        code = raw["code"].strip()
+        key = (raw["date"].strip(), line)
+        if code in returnees and (code not in earliest or key < earliest[code]):
+            earliest[code] = key
+    return {code: line for code, (_day, line) in earliest.items()}
 
 
-def _validate(line, raw, item_columns, questionnaire, returnees, stored, platform, today):
+def _in_platform(response: Response | None, follow_up: FollowUp | None) -> bool:
+    """Answered through the platform (the link, an interviewer), not loaded by an import."""
+    return response is not None and not response.imported and (
+        response.completed_at is not None or (follow_up is not None and follow_up.disposition is not None))
+
+
+def _validate(line, raw, item_columns, context: _Context):
     """(the row, or None; its problems; its warnings)."""
     problems: list[str] = []
     warnings: list[str] = []
+    questionnaire = context.questionnaire
 
     returnee = None
     try:
@@ -167,27 +201,36 @@ def _validate(line, raw, item_columns, questionnaire, returnees, stored, platfor
     except InvalidValue as problem:
         problems.append(f"column code: {problem}")
     else:
-        returnee = returnees.get(code)
+        returnee = context.returnees.get(code)
         if returnee is None:
             problems.append(f"column code: no returnee has the code {code!r}")
-    wave = _one_of(raw["wave"], codes.WAVES, "wave", problems)
+    wave = _one_of(raw["wave"], list(context.waves), "wave", problems)
     mode = _one_of(raw["mode"], MODES, "mode", problems)
-    disposition = _one_of(raw["disposition"], DISPOSITIONS, "disposition", problems)
-    completed_at = _completion_date(raw["date"], returnee, today, problems)
+    try:
+        disposition = recorded(raw["disposition"])
+    except UnknownReason as problem:
+        problems.append(f"column disposition: {problem}")
+        disposition = None
+    completed_at = _completion_date(raw["date"], returnee, context.today, problems)
+    key = (returnee.id, wave) if returnee is not None and wave is not None else None
+    response = context.responses.get(key) if key else None
+    follow_up = context.follow_ups.get(key) if key else None
+    first = (returnee is not None and context.first_lines.get(returnee.code) == line
+             and operations.asks_once_only_modules(returnee, response))
 
     given = [column for column in item_columns if raw[column].strip()]
     answers: dict = {}
-    if disposition is not None and disposition not in COMPLETED:
+    if disposition is not None and not carries_answers(disposition):
         if given:
             problems.append(f"column disposition: a {disposition} response has no answers: "
                             f"leave {', '.join(given)} empty")
     else:
-        only_first = {m.code for m in questionnaire.modules if m.first_follow_up_only}
+        only_once = {m.code for m in questionnaire.modules if m.first_follow_up_only}
         for column in given:
             item = questionnaire.item(column)
-            if wave is not None and wave != FIRST_WAVE and item.module in only_first:
-                problems.append(f"column {column}: the {item.module} module is asked only at the first "
-                                f"follow-up ({FIRST_WAVE}), not at {wave}")
+            if returnee is not None and not first and item.module in only_once:
+                problems.append(f"column {column}: the {item.module} module is asked only at the returnee's "
+                                "first response (the earliest row of the case, if no response of it is stored)")
                 continue
             try:
                 value = item.normalise(raw[column].strip())
@@ -196,25 +239,28 @@ def _validate(line, raw, item_columns, questionnaire, returnees, stored, platfor
                 continue
             if value is not None:
                 answers[column] = value
-        if disposition in COMPLETED and not answers and not problems:
+        if disposition in ("1.1", "1.2") and not answers and not problems:
             problems.append(f"column disposition: a {disposition} response needs at least one answer")
 
-    response = stored.get((returnee.id, wave)) if returnee is not None and wave is not None else None
-    if response is not None and response.id in platform:
+    if _in_platform(response, follow_up):
         problems.append(f"the {wave} response was completed in the platform ({response.mode}); "
                         "an import never overwrites it")
     if problems:
         return None, problems, warnings
 
-    if response is not None and response.completed_at is None and response.disposition is None:
+    if response is not None and not response.imported:
         warnings.append(f"the {wave} response started in the platform ({response.mode}) and not completed "
                         "is replaced by this one")
-    visible = {item.code for item in questionnaire.visible_items(answers, wave == FIRST_WAVE)}
+    elif follow_up is not None and follow_up.source == "planned" and follow_up.disposition not in (None, disposition):
+        warnings.append(f"the {wave} follow-up closed in the platform as {follow_up.disposition} "
+                        f"is recorded as {disposition}")
+    visible = {item.code for item in questionnaire.visible_items(answers, first)}
     skipped = [column for column in answers if column not in visible]
     if skipped:
         warnings.append(f"columns {', '.join(skipped)}: answered although the questionnaire skips them given "
                         "the other answers; stored, not scored")
-    return _Row(line, code, returnee, wave, mode, completed_at, disposition, answers, response), [], warnings
+    return _Row(line, code, returnee, wave, mode, completed_at, disposition, answers, follow_up, response,
+                first), [], warnings
 
 
 def _one_of(cell: str, allowed, column: str, problems: list[str]) -> str | None:
@@ -257,29 +303,56 @@ def _answer_problem(item: Item, cell: str, problem: AnswerError) -> str:
 
 
 def _write(rows: list[_Row], questionnaire: Questionnaire, report: ImportReport) -> None:
+    waves = {w.code: w for w in all_waves()}
     for row in rows:
+        follow_up = row.follow_up
+        if follow_up is None:
+            due, opens, closes = window(waves[row.wave], row.returnee.return_date)
+            follow_up = FollowUp(returnee=row.returnee, wave=row.wave, due_date=due, window_opens=opens,
+                                 window_closes=closes, source="imported", state="planned",
+                                 channel="phone" if row.returnee.preferred_channel == "phone" else "sms",
+                                 inclusion_probability=None, next_action_at=None, created_at=row.completed_at)
+            db.session.add(follow_up)
+            db.session.flush()
         response = row.response
-        if response is None:
-            response = Response(returnee=row.returnee, wave=row.wave, language=row.returnee.language)
-            db.session.add(response)
-            report.created += 1
-        elif _state(response) == _wanted(row, questionnaire):
+        if _state(follow_up, response) == _wanted(row, questionnaire):
             report.unchanged += 1
             continue
+        if row.follow_up is None and response is None:
+            report.created += 1
         else:
             report.updated += 1
-        _fill(response, row, questionnaire)
+        if carries_answers(row.disposition):
+            if response is None:
+                response = Response(follow_up=follow_up, returnee=row.returnee, wave=row.wave,
+                                    language=row.returnee.language)
+                db.session.add(response)
+            _fill(response, row, questionnaire)
+        elif response is not None:
+            db.session.delete(response)  # the row says nobody answered
+            response = None
+        if follow_up.state != "closed":
+            close(follow_up, "imported", actor="import", at=row.completed_at, code=row.disposition)
+        else:
+            follow_up.disposition = row.disposition
+            follow_up.closed_at = row.completed_at
+        if response is not None:
+            operations.apply_scores(response)
 
 
-def _state(response: Response) -> tuple:
-    return (response.questionnaire_code, response.questionnaire_version, response.mode, response.first_follow_up,
-            response.disposition, response.completed_at, response.interviewer_id,
+def _state(follow_up: FollowUp, response: Response | None) -> tuple:
+    if response is None:
+        return (follow_up.disposition, follow_up.closed_at)
+    return (follow_up.disposition, follow_up.closed_at, response.questionnaire_code, response.questionnaire_version,
+            response.mode, response.first_follow_up, response.completed_at, response.interviewer_id,
             operations.stored_answers(response))
 
 
 def _wanted(row: _Row, questionnaire: Questionnaire) -> tuple:
-    return (questionnaire.code, questionnaire.version, row.mode, row.wave == FIRST_WAVE,
-            row.disposition, row.completed_at, None, row.answers)
+    if not carries_answers(row.disposition):
+        return (row.disposition, row.completed_at)
+    return (row.disposition, row.completed_at, questionnaire.code, questionnaire.version, row.mode, row.first,
+            row.completed_at, None, row.answers)
 
 
 def _fill(response: Response, row: _Row, questionnaire: Questionnaire) -> None:
@@ -287,15 +360,12 @@ def _fill(response: Response, row: _Row, questionnaire: Questionnaire) -> None:
     response.questionnaire_code = questionnaire.code
     response.questionnaire_version = questionnaire.version
     response.mode = row.mode
-    response.first_follow_up = row.wave == FIRST_WAVE
+    response.first_follow_up = row.first
     response.interviewer_id = None
     response.reached_module = None
     if response.started_at is None or response.completed_at is not None or response.started_at > row.completed_at:
         response.started_at = row.completed_at  # a platform start before the completion date is kept
     response.answer_rows = []
     operations.save_answers(response, questionnaire.items, row.answers)
-    response.disposition = row.disposition
     response.completed_at = row.completed_at
     response.imported = True
-    operations.apply_scores(response)
-    close_for_response(response, actor="import")

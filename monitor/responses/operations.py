@@ -1,16 +1,17 @@
-"""The domain actions on responses: start, save answers, complete (score and flag), rescore.
-The returnee's web form, the interviewer's form, the import and the CLI all go through these."""
+"""The domain actions on responses: start, save answers, score and flag, rescore. The returnee's
+web form, the interviewer's form, the import and the CLI all go through these; completing a
+response closes its follow-up (monitor/followups/operations.py), which holds its outcome."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import aliased
 
-from monitor import audit
 from monitor.extensions import db
-from monitor.models import Response, ResponseAnswer, ResponseFlag, Returnee, User
+from monitor.models import FollowUp, Response, ResponseAnswer, ResponseFlag, Returnee, User
 from monitor.models.types import utcnow
-from scheduler.operations import close_for_response
+from scheduler.dispositions import carries_answers, is_scored
 from surveys import registry
 from surveys.definition import Questionnaire
 from surveys.items import Item
@@ -21,23 +22,38 @@ def questionnaire_of(response: Response) -> Questionnaire:
     return registry.get(response.questionnaire_code, response.questionnaire_version)
 
 
-def find_response(returnee: Returnee, wave: str) -> Response | None:
-    return db.session.scalar(select(Response).where(Response.returnee_id == returnee.id, Response.wave == wave))
+def find_response(follow_up: FollowUp) -> Response | None:
+    if follow_up is None or follow_up.id is None:
+        return None
+    return db.session.scalar(select(Response).where(Response.follow_up_id == follow_up.id))
 
 
-def start_response(returnee: Returnee, wave: str, mode: str, *, language: str | None = None,
-                   questionnaire: Questionnaire | None = None, interviewer: User | None = None,
-                   first_follow_up: bool | None = None) -> Response:
-    """The response for this returnee and wave: the one already started (resume), or a new one in
-    the current questionnaire version."""
-    response = find_response(returnee, wave)
+def asks_once_only_modules(returnee: Returnee, response: Response | None = None) -> bool:
+    """The one rule for the modules asked once ("how they heard", "decision factors"): at the
+    returnee's first response, whatever its wave; that is, unless another of their responses
+    asked them and did not end without answers."""
+    other, follow_up = aliased(Response), aliased(FollowUp)
+    stmt = (select(other.id).join(follow_up, follow_up.id == other.follow_up_id)
+            .where(other.returnee_id == returnee.id, other.first_follow_up,
+                   or_(follow_up.disposition.is_(None), follow_up.disposition.in_(("1.1", "1.2")))))
+    if response is not None and response.id is not None:
+        stmt = stmt.where(other.id != response.id)
+    return not db.session.scalar(select(exists(stmt)))
+
+
+def start_response(follow_up: FollowUp, mode: str, *, language: str | None = None,
+                   questionnaire: Questionnaire | None = None, interviewer: User | None = None) -> Response:
+    """The follow-up's response: the one already started (resume), or a new one in the current
+    questionnaire version."""
+    response = find_response(follow_up)
     if response is not None:
         return response
     questionnaire = questionnaire or registry.current()
+    returnee = follow_up.returnee
     response = Response(
-        returnee=returnee, wave=wave, mode=mode, language=language or returnee.language,
-        questionnaire_code=questionnaire.code, questionnaire_version=questionnaire.version,
-        first_follow_up=(wave == "m1") if first_follow_up is None else first_follow_up,
+        follow_up=follow_up, returnee=returnee, wave=follow_up.wave, mode=mode,
+        language=language or returnee.language, questionnaire_code=questionnaire.code,
+        questionnaire_version=questionnaire.version, first_follow_up=asks_once_only_modules(returnee),
         interviewer_id=interviewer.id if interviewer else None)
     db.session.add(response)
     db.session.flush()
@@ -71,31 +87,17 @@ def save_answers(response: Response, items: list[Item], answers: dict) -> None:
     response.updated_at = utcnow()
 
 
-def complete_response(response: Response, *, disposition: str = "complete", at: datetime | None = None,
-                      user: User | None = None, actor: str | None = None) -> None:
-    response.completed_at = response.completed_at or at or utcnow()
-    response.disposition = disposition
-    apply_scores(response)
-    close_for_response(response, actor=actor or (user.email if user else "returnee"))
-    audit.record("response.complete", response, user=user, actor=actor,
-                 details={"wave": response.wave, "mode": response.mode, "disposition": disposition})
-
-
-SCORED_DISPOSITIONS = ("complete", "partial")
-
-
 def apply_scores(response: Response) -> bool:
-    """Compute and store the scores and red flags; True when anything changed. A refusal, a
+    """Compute and store the scores and red flags as the follow-up's disposition says; True when
+    anything changed. Complete and partial responses are scored; a break-off keeps its answers
+    and raises red flags from them (the partner must act whatever the score); a refusal, a
     non-contact and the like have neither (a flag rule on a missing answer must not fire)."""
     questionnaire = questionnaire_of(response)
     before = (response.scores, response.flags)
-    if response.disposition in SCORED_DISPOSITIONS:
-        answers = stored_answers(response)
-        scores = score(questionnaire, answers)
-        flags = set(red_flags(questionnaire, answers))
-    else:
-        scores = score(questionnaire, {})
-        flags = set()
+    disposition = response.follow_up.disposition if response.follow_up is not None else None
+    answers = stored_answers(response) if disposition and carries_answers(disposition) else {}
+    scores = score(questionnaire, answers if is_scored(disposition) else {})
+    flags = set(red_flags(questionnaire, answers)) if answers else set()
     response.score_economic = scores.dimensions.get("economic")
     response.score_social = scores.dimensions.get("social")
     response.score_psychosocial = scores.dimensions.get("psychosocial")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor import audit
+from monitor.followups.operations import close_open_follow_ups
 from monitor.models import ConsentEvent, Returnee, User
 from monitor.models.types import utcnow
 
@@ -56,6 +57,7 @@ def give_consent(returnee: Returnee, channels, method: str, *, user: User | None
     returnee.consent_method = method
     returnee.consent_recorded_at = at
     returnee.consent_withdrawn_at = None
+    returnee.opted_out_at = None  # new consent is an explicit act: it ends an earlier STOP too
     returnee.consent_events.append(ConsentEvent(
         kind="given" if channels else "refused", channels=" ".join(channels), method=method,
         at=at, recorded_by_id=user.id if user else None, note=note))
@@ -72,7 +74,14 @@ def withdraw_consent(returnee: Returnee, method: str, *, user: User | None = Non
         kind="withdrawn", channels=" ".join(returnee.consent_channels), method=method, at=at,
         recorded_by_id=user.id if user else None, note=note))
     audit.record("returnee.consent.withdraw", returnee, user=user, actor=actor, details={"method": method})
+    _close_follow_ups(returnee, "withdrew", user, actor, at)
     return True
+
+
+def _close_follow_ups(returnee: Returnee, reason: str, user: User | None, actor: str | None, at=None) -> None:
+    """A withdrawal or do-not-contact ends every open follow-up at once, by every channel."""
+    if returnee.id is not None:
+        close_open_follow_ups(returnee, reason, actor=actor or (user.email if user else "staff"), at=at)
 
 
 def set_do_not_contact(returnee: Returnee, value: bool, *, user: User | None = None, actor: str | None = None) -> bool:
@@ -82,4 +91,6 @@ def set_do_not_contact(returnee: Returnee, value: bool, *, user: User | None = N
     returnee.do_not_contact_at = utcnow() if value else None
     audit.record("returnee.do_not_contact.set" if value else "returnee.do_not_contact.clear",
                  returnee, user=user, actor=actor)
+    if value:
+        _close_follow_ups(returnee, "do_not_contact", user, actor)
     return True

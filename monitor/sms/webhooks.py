@@ -13,9 +13,9 @@ from flask import Blueprint, abort, current_app, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from monitor import audit
 from monitor.extensions import cipher, csrf, db
-from monitor.models import ContactAttempt, FollowUp, InboundMessage, Returnee, SmsMessage
+from monitor.followups.operations import opt_in, opt_out, record_sms_failure, retrying_stale
+from monitor.models import InboundMessage, Returnee, SmsMessage
 from monitor.models.types import utcnow
 from monitor.returnees.parsing import InvalidValue, parse_phone
 from monitor.sms.texts import keyword, reply_text
@@ -44,12 +44,18 @@ def signed(view):
 @signed
 def status():
     sid, new = request.form.get("MessageSid", ""), request.form.get("MessageStatus", "")
-    message = db.session.scalar(select(SmsMessage).where(SmsMessage.provider_id == sid)) if sid else None
-    if message is not None and new in _RANK and _RANK[new] > _RANK.get(message.status, -1):
-        message.status = new
-        if request.form.get("ErrorCode"):
-            message.error_code = request.form["ErrorCode"][:16]
-        db.session.commit()
+
+    def apply():
+        message = db.session.scalar(select(SmsMessage).where(SmsMessage.provider_id == sid)) if sid else None
+        if message is not None and new in _RANK and _RANK[new] > _RANK.get(message.status, -1):
+            message.status = new
+            if request.form.get("ErrorCode"):
+                message.error_code = request.form["ErrorCode"][:16]
+            if new in ("failed", "undelivered"):  # a delivery failure is an attempt of its follow-up
+                record_sms_failure(message, message.error_code, actor="twilio")
+            db.session.commit()
+
+    retrying_stale(apply)
     return "", 204
 
 
@@ -77,24 +83,13 @@ def inbound():
     db.session.add(InboundMessage(provider_id=sid[:64], returnee_id=returnees[0].id if returnees else None,
                                   from_lookup=lookup, body=body[:1600], kind=kind, received_at=now))
     for returnee in returnees:
-        if kind == "stop" and returnee.sms_opted_out_at is None:
-            returnee.sms_opted_out_at = now
-            _flag_open_follow_ups(returnee, now)
-            audit.record("returnee.sms.stop", returnee, actor="returnee")
-        elif kind == "start" and returnee.sms_opted_out_at is not None:
-            returnee.sms_opted_out_at = None
-            audit.record("returnee.sms.start", returnee, actor="returnee")
+        if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
+            opt_out(returnee, actor="returnee", via="sms", at=now)
+        elif kind == "start":
+            opt_in(returnee, actor="returnee")
     db.session.commit()
     if not returnees:
         return _twiml(None)
     returnee = returnees[0]
     partner = returnee.local_partner or returnee.partner
     return _twiml(reply_text(kind, returnee.language, partner.signature, partner.reintegration_partner.contact_phone))
-
-
-def _flag_open_follow_ups(returnee: Returnee, now) -> None:
-    """STOP ends SMS, not the follow-up: its phone task shows that the returnee replied STOP."""
-    for follow_up in db.session.scalars(select(FollowUp).where(
-            FollowUp.returnee_id == returnee.id, FollowUp.state != "closed")):
-        db.session.add(ContactAttempt(follow_up_id=follow_up.id, at=now, channel="sms", outcome="replied_stop"))
-        follow_up.next_action_at = now  # the dispatcher moves it to the phone list at once
