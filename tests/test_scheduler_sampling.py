@@ -1,6 +1,7 @@
 """Stratified sampling of a wave: sample sizes, reproducible draws, inclusion probabilities."""
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -17,8 +18,13 @@ from scheduler.sampling import Stratum, draw_wave_sample, sample_size
     (12, 0.2, 0, 2),  # round(2.4)
     (13, 0.2, 0, 3),  # round(2.6)
     (40, 1.0, 0, 40),
-    (40, 0.0, 0, 0),
+    (40, 0.0, 0, 2),  # never fewer than 2 where there are 2: a variance can be estimated
     (40, 0.0, 3, 3),
+    (3, 0.1, 0, 2),  # round(0.3) would be 0
+    (2, 0.2, 0, 2),
+    (1, 0.2, 0, 1),  # a stratum of 1 draws its one
+    (1, 0.0, 0, 1),
+    (1, 0.2, 5, 1),
 ])
 def test_sample_size(frame, fraction, minimum, expected):
     assert sample_size(frame, fraction, minimum) == expected
@@ -111,3 +117,50 @@ def test_strata_are_drawn_independently():
 
 def test_an_empty_frame_draws_nothing():
     assert draw_wave_sample([], 0.2, 5, seed=1) == []
+
+
+# -- nobody has probability 0, every stratum can estimate a variance ---------------------------
+# (hypothesis is not installed: plain loops over a grid and over seeded random cases.)
+
+FRACTIONS = (0.0, 0.001, 0.01, 0.05, 0.1, 0.15, 0.2, 0.25, 0.29, 1 / 3, 0.5, 0.57, 0.75, 0.99, 1.0)
+
+
+def test_no_stratum_of_two_or_more_draws_fewer_than_two():
+    for frame, fraction, minimum in itertools.product(range(0, 251), FRACTIONS, range(0, 12)):
+        n = sample_size(frame, fraction, minimum)
+        case = (frame, fraction, minimum, n)
+        assert 0 <= n <= frame, case
+        assert n >= min(frame, 2), case  # at least 2 where there are 2
+        assert n >= min(frame, minimum), case  # the minimum, or the whole stratum
+        assert (n > 0) == (frame > 0), case  # nobody in the frame has probability 0
+        assert n == min(frame, max(minimum, 2, round(fraction * frame))), case
+
+
+def test_a_stratum_of_one_draws_one():
+    for fraction, minimum in itertools.product(FRACTIONS, range(0, 12)):
+        assert sample_size(1, fraction, minimum) == 1
+        [stratum] = draw_wave_sample([(7, "GE", GE)], fraction, minimum, seed=minimum)
+        assert (stratum.frame, stratum.sample, stratum.selected, stratum.probability) == (1, 1, (7,), 1.0)
+
+
+def test_random_frames_leave_nobody_with_probability_zero():
+    rng = random.Random(20261001)
+    for case in range(300):
+        sizes = [rng.choice((1, 2, 3, rng.randint(1, 12), rng.randint(1, 400))) for _ in range(rng.randint(1, 6))]
+        fraction, minimum, seed = rng.choice(FRACTIONS), rng.randint(0, 8), rng.getrandbits(62)
+        frame, next_id = [], 1
+        for h, size in enumerate(sizes):
+            frame += [(next_id + i, f"C{h}", h) for i in range(size)]
+            next_id += size
+        strata = draw_wave_sample(frame, fraction, minimum, seed)
+        assert sorted(s.frame for s in strata) == sorted(sizes), case
+        for stratum in strata:
+            where = (case, stratum.frame, fraction, minimum)
+            assert stratum.sample >= min(stratum.frame, 2), where
+            assert stratum.sample >= 1 and stratum.probability > 0, where
+            assert len(set(stratum.selected)) == stratum.sample, where
+            if stratum.frame == 1:
+                assert stratum.selected and stratum.probability == 1.0, where
+        # The design weights add up to the frame.
+        assert sum(s.frame for s in strata) == len(frame)
+        assert sum(s.sample / s.probability for s in strata) == pytest.approx(len(frame))
