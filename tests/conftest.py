@@ -234,3 +234,18 @@ def make_follow_up(returnee, wave="m1", *, state="planned", opens=None, closes=N
     db.session.add(follow_up)
     db.session.flush()
     return follow_up
+
+
+def link_for(returnee, wave="m1", expires=None):
+    """A personal link to the returnee's follow-up for `wave` (made when missing), as an SMS
+    would carry it; returns the token."""
+    from datetime import timedelta
+
+    from monitor.followups.links import create_link
+    from monitor.followups.operations import follow_up_for
+    from monitor.models.types import utcnow
+
+    db.session.flush()
+    if follow_up_for(returnee, wave) is None:
+        make_follow_up(returnee, wave)
+    return create_link(returnee, wave, expires or utcnow() + timedelta(days=30))

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from monitor.extensions import db
 from monitor.models.types import utcnow
-from monitor.respond.links import create_link
 from surveys import registry
 
 BUDGET = 30 * 1024
@@ -17,7 +16,9 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def page_weights(app, returnee) -> dict[str, int]:
     """{page: compressed bytes of HTML + CSS} for the consent page and every module page."""
-    token = create_link(returnee, "m1", utcnow() + timedelta(days=1))
+    from tests.conftest import link_for
+
+    token = link_for(returnee, "m1", utcnow() + timedelta(days=1))
     db.session.commit()
     client = app.test_client()
     with app.app_context():

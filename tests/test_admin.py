@@ -263,8 +263,12 @@ def test_languages_page_shows_review_status_and_coverage(users, browser_for):
 
 
 def test_interview_round_trip(users, returnees, browser_for):
-    from monitor.models import Response
+    from monitor.models import FollowUp, Response
     from monitor.responses.operations import stored_answers
+    from tests.conftest import make_follow_up
+
+    make_follow_up(returnees["caritas-ge"], "m1")
+    db.session.commit()
 
     browser = browser_for(users["caritas-ge"])
     page = browser.get("/interviews/GE-C-001/m1").get_data(as_text=True)
@@ -284,22 +288,40 @@ def test_interview_round_trip(users, returnees, browser_for):
     assert response.status_code == 302
     db.session.expire_all()
     saved = db.session.scalar(select(Response))
-    assert saved.disposition == "complete" and stored_answers(saved) == {
+    assert saved.disposition == "1.1" and stored_answers(saved) == {
         "housing_situation": "shelter", "work_status": "looking"}
     assert (saved.score_economic, saved.score_social) == (0.0, 0.0) and saved.flags == ["no_shelter"]
     detail = browser.get("/returnees/GE-C-001").get_data(as_text=True)
     assert "Homeless or in a shelter" in detail and "0.00" in detail
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.disposition, follow_up.contacted_at is not None) == ("1.1", True)
     assert browser_for(users["iom"]).get("/interviews/GE-C-001/m1").status_code == 404
     assert browser.get("/interviews/GE-C-001/m99").status_code == 404
+    # No follow-up for that wave: no interview, and no button for it on the case page.
+    assert browser.get("/interviews/GE-C-001/m12").status_code == 404
+    assert "/interviews/GE-C-001/m12" not in detail
+
+
+def test_an_interview_is_offered_only_for_an_open_follow_up(users, returnees, browser_for):
+    from tests.conftest import make_follow_up
+
+    make_follow_up(returnees["caritas-ge"], "m6")
+    db.session.commit()
+    detail = browser_for(users["caritas-ge"]).get("/returnees/GE-C-001").get_data(as_text=True)
+    assert "/interviews/GE-C-001/m6" in detail and "/interviews/GE-C-001/m1" not in detail
+    assert "6-month wave" in detail
 
 
 def test_rescore_command(app, users, returnees):
     from monitor.models import Response
     from monitor.responses import operations
 
-    response = operations.start_response(returnees["caritas"], "m1", "phone")
+    from monitor.followups.operations import complete_response
+    from tests.conftest import make_follow_up
+
+    response = operations.start_response(make_follow_up(returnees["caritas"], "m1"), "phone")
     operations.save_answers(response, [operations.questionnaire_of(response).item("food_cut")], {"food_cut": "often"})
-    operations.complete_response(response, actor="test")
+    complete_response(response, actor="test")
     response.score_economic = 0.9  # as if computed with other weights
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["rescore"])
@@ -325,15 +347,18 @@ def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees,
     spec["modules"][0]["items"][0]["weight"] = 0.5
     spec["modules"][0]["items"].append({"code": "housing_rooms", "type": "number", "text": "How many rooms?"})
     v2 = build_definition(spec)
-    old = operations.start_response(returnees["caritas"], "m1", "phone", questionnaire=v1)
+    from monitor.followups.operations import complete_response
+    from tests.conftest import make_follow_up
+
+    old = operations.start_response(make_follow_up(returnees["caritas"], "m1"), "phone", questionnaire=v1)
     monkeypatch.setattr(registry, "all_versions", lambda: {("standard", 1): v1, ("standard", 2): v2})
     answers = {"housing_situation": "family", "housing_can_stay": "no"}
     items = [v1.item("housing_situation"), v1.item("housing_can_stay")]
     operations.save_answers(old, items, answers)
-    operations.complete_response(old, actor="test")
-    new = operations.start_response(returnees["iom-ge"], "m1", "phone")
+    complete_response(old, actor="test")
+    new = operations.start_response(make_follow_up(returnees["iom-ge"], "m1"), "phone")
     operations.save_answers(new, items, answers)
-    operations.complete_response(new, actor="test")
+    complete_response(new, actor="test")
     db.session.commit()
     assert (old.questionnaire_version, new.questionnaire_version) == (1, 2)
     # social = (2 * 0.5 + 1 * 0) / 3 in version 1; (0.5 * 0.5 + 1 * 0) / 1.5 in version 2

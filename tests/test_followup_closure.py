@@ -36,8 +36,8 @@ def test_answering_closes_the_follow_up_and_stops_reminders(app, orgs):
 
     db.session.expire_all()
     follow_up = db.session.scalar(select(FollowUp))
-    assert (follow_up.state, follow_up.disposition) == ("closed", "complete")
-    assert [e.transition for e in follow_up.events] == ["invite", "complete"]
+    assert (follow_up.state, follow_up.disposition) == ("closed", "1.1")
+    assert [e.transition for e in follow_up.events] == ["invite", "close"]
     assert follow_up.events[-1].actor == "returnee"
     # Past the reminder days: nothing more is sent.
     dispatch(at_noon_in_tbilisi(TODAY + timedelta(days=8)))
@@ -55,4 +55,4 @@ def test_declining_on_the_link_closes_as_refusal(app, orgs):
     phone.post("/consent", {"choice": "decline"})
     db.session.expire_all()
     follow_up = db.session.scalar(select(FollowUp))
-    assert (follow_up.state, follow_up.disposition) == ("closed", "refusal")
+    assert (follow_up.state, follow_up.disposition) == ("closed", "2.11")

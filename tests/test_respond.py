@@ -12,12 +12,11 @@ from sqlalchemy import func, select
 from monitor.extensions import db
 from monitor.models import Response, ResponseAnswer
 from monitor.models.types import utcnow
-from monitor.respond.links import create_link
 from monitor.responses.operations import stored_answers
 from surveys import registry
 from surveys.scoring import red_flags, score
 from surveys.translation import LANGUAGES, translator
-from tests.conftest import make_returnee
+from tests.conftest import link_for, make_returnee
 from tests.pageweight import BUDGET, page_weights
 
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -46,7 +45,7 @@ PAGES = {
 @pytest.fixture
 def link(app, orgs):
     returnee = make_returnee(orgs["caritas"], "GE-R-001", orgs["caritas-ge"], language="ru")
-    token = create_link(returnee, "m1", utcnow() + timedelta(days=30))
+    token = link_for(returnee, "m1", utcnow() + timedelta(days=30))
     db.session.commit()
     return token
 
@@ -113,7 +112,7 @@ def test_full_round_trip(app, link):
     assert "<h1>" + translator("ru")("Thank you") + "</h1>" in page.get_data(as_text=True), (page.request.path, re.findall(r"<h1>([^<]+)", page.get_data(as_text=True)))
 
     response = the_response()
-    assert response.completed_at is not None and response.disposition == "complete"
+    assert response.completed_at is not None and response.disposition == "1.1"
     assert (response.mode, response.language, response.questionnaire_version) == ("sms-web", "ru", 1)
     answers = stored_answers(response)
     assert answers["heard_from"] == ["return_desk", "family_friends"]  # the first-marked one first
@@ -175,8 +174,11 @@ def test_decline_records_a_refusal(app, link):
     phone.open()
     page = phone.post("/consent", {"choice": "decline"})
     assert translator("ru")("You chose not to answer. This changes nothing about your support.") in page.get_data(as_text=True)
-    response = the_response()
-    assert response.disposition == "refusal" and db.session.scalar(select(func.count()).select_from(ResponseAnswer)) == 0
+    from monitor.models import FollowUp
+
+    assert the_response() is None and db.session.scalar(select(func.count()).select_from(ResponseAnswer)) == 0
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.state, follow_up.disposition) == ("closed", "2.11") and follow_up.contacted_at is not None
     page = phone.open(path="/housing")  # no way back into the questionnaire
     assert page.status_code == 200 and 'name="shown"' not in page.get_data(as_text=True)
 
@@ -184,7 +186,7 @@ def test_decline_records_a_refusal(app, link):
 def test_expired_unknown_and_used_links(app, orgs, link):
     returnee = make_returnee(orgs["iom"], "GE-R-002", orgs["iom-ge"], language="ka")
     orgs["iom"].contact_phone = "+3222877000"
-    old = create_link(returnee, "m1", utcnow() - timedelta(minutes=1))
+    old = link_for(returnee, "m1", utcnow() - timedelta(minutes=1))
     db.session.commit()
     expired = Phone(app, old).open()
     assert expired.status_code == 410
@@ -195,9 +197,21 @@ def test_expired_unknown_and_used_links(app, orgs, link):
     assert unknown.status_code == 404
 
 
-def test_later_waves_skip_the_once_only_modules(app, orgs):
+def test_the_once_only_modules_are_asked_at_the_first_response_whatever_its_wave(app, orgs):
+    returnee = make_returnee(orgs["caritas"], "GE-R-004")
+    phone = Phone(app, link_for(returnee, "m6"))
+    db.session.commit()
+    phone.answer_everything()
+    assert the_response().first_follow_up and the_response().completed_at is not None
+    assert "heard_from" in the_response().answers
+
+
+def test_later_responses_skip_the_once_only_modules(app, orgs):
     returnee = make_returnee(orgs["caritas"], "GE-R-003")
-    token = create_link(returnee, "m6", utcnow() + timedelta(days=30))
+    first = link_for(returnee, "m1")
+    db.session.commit()
+    Phone(app, first).answer_everything()
+    token = link_for(returnee, "m6", utcnow() + timedelta(days=30))
     db.session.commit()
     phone = Phone(app, token)
     phone.open()
@@ -219,7 +233,7 @@ def test_page_weight_budget(app, orgs, language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_in_every_language(app, orgs, language):
     returnee = make_returnee(orgs["caritas"], f"GE-L-{language}", language=language)
-    token = create_link(returnee, "m1", utcnow() + timedelta(days=30))
+    token = link_for(returnee, "m1", utcnow() + timedelta(days=30))
     db.session.commit()
     phone = Phone(app, token)
     phone.open()
@@ -238,7 +252,7 @@ def test_every_page_in_every_language(app, orgs, language):
 
 
 def test_web_opt_out_for_senders_that_take_no_replies(app, link):
-    from monitor.models import Returnee
+    from monitor.models import FollowUp, Returnee
 
     phone = Phone(app, link)
     page = phone.open().get_data(as_text=True)
@@ -248,4 +262,7 @@ def test_web_opt_out_for_senders_that_take_no_replies(app, link):
         page.get_data(as_text=True)
     returnee = db.session.scalar(select(Returnee).where(Returnee.code == "GE-R-001"))
     db.session.refresh(returnee)
-    assert returnee.sms_opted_out_at is not None and not returnee.may_contact("sms") and returnee.may_contact("phone")
+    # STOP holds across channels: no SMS, no phone call, no visit.
+    assert returnee.opted_out_at is not None and not returnee.may_contact("sms") and not returnee.may_contact("phone")
+    follow_up = db.session.scalar(select(FollowUp).where(FollowUp.returnee_id == returnee.id))
+    assert (follow_up.state, follow_up.disposition) == ("closed", "2.11")

@@ -105,13 +105,13 @@ def survey_link(live_server):
     from monitor.extensions import db
     from monitor.models import Returnee
     from monitor.models.types import utcnow
-    from monitor.respond.links import create_link
+    from tests.conftest import link_for
 
     def make(language):
         with live_server["app"].app_context():
             returnee = db.session.scalars(select(Returnee).where(Returnee.phone.is_not(None))).first()
             returnee.language = language
-            token = create_link(returnee, "m1", utcnow() + timedelta(days=30))
+            token = link_for(returnee, "m1", utcnow() + timedelta(days=30))
             db.session.commit()
             return token
     return make
