@@ -108,13 +108,65 @@ def test_stop_holds_across_channels(app, orgs, twilio, word, language):
     assert expected.replace("'", "&#x27;") in reply.get_data(as_text=True) or expected in reply.get_data(as_text=True)
     db.session.expire_all()
     db.session.refresh(returnee)
-    assert returnee.sms_opted_out_at is not None and not returnee.may_contact("sms")
-    # The webhook runs on the real clock: dispatch just after it (moving to the phone list is
-    # not held by quiet hours, sending would be).
-    report = dispatch(datetime.now(timezone.utc) + timedelta(minutes=1))
-    assert twilio.messages() == []  # nothing sent after STOP
+    assert returnee.opted_out_at is not None and not returnee.may_contact("sms") and not returnee.may_contact("phone")
+    # The open follow-up closed at once as a refusal: no SMS, no phone task, by any later run.
     follow_up = db.session.scalar(select(FollowUp))
-    assert follow_up.state == "phone_task" and report.counts.get("to_phone") == 1
+    assert (follow_up.state, follow_up.disposition) == ("closed", "2.11")
+    dispatch(datetime.now(timezone.utc) + timedelta(minutes=1))
+    assert twilio.messages() == []
+    assert "to_phone" not in [e.transition for e in db.session.scalar(select(FollowUp)).events]
+
+
+def _waves_after_an_opt_out(app, twilio, returnee, channel="sms"):
+    """m1 was refused by an opt-out; m6 is planned and closed 2.11 with no contact by any channel;
+    after START, m12 is sent its invitation."""
+    m6_opens = returnee.return_date + timedelta(days=182)
+    plan(m6_opens)
+    dispatch(datetime.combine(m6_opens, time(8), tzinfo=timezone.utc))
+    db.session.expire_all()
+    m6 = db.session.scalar(select(FollowUp).where(FollowUp.wave == "m6"))
+    assert m6.inclusion_probability == 1.0  # in the frame, drawn (a stratum of one)
+    assert (m6.state, m6.disposition, m6.contacted_at) == ("closed", "2.11", None)
+    assert [e.transition for e in m6.events] == ["close"]  # never invited, never on the phone list
+    assert twilio.messages() == [] or all(m["To"] != "+995555123456" for m in twilio.messages()[1:])
+    sent_before = len(twilio.messages())
+    reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "9" * 32, "From": "+995555123456",
+                                                     "Body": "START"})
+    assert reply.status_code == 200
+    m12_opens = returnee.return_date + timedelta(days=365)
+    plan(m12_opens)
+    dispatch(datetime.combine(m12_opens, time(8), tzinfo=timezone.utc))
+    db.session.expire_all()
+    m12 = db.session.scalar(select(FollowUp).where(FollowUp.wave == "m12"))
+    if channel == "sms":
+        assert m12.state == "invited" and len(twilio.messages()) == sent_before + 1
+    else:  # a phone-only returnee is back on the partner's phone list
+        assert m12.state == "phone_task" and len(twilio.messages()) == sent_before
+
+
+@pytest.mark.parametrize("channel", ["sms", "phone"])
+def test_stop_by_sms_holds_for_every_channel_and_later_waves_until_start(app, orgs, twilio, channel):
+    returnee = due_returnee(orgs, preferred_channel=channel)
+    plan(TODAY)
+    signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "4" * 32, "From": "+995555123456", "Body": "STOP"})
+    dispatch(NOON_TBILISI + timedelta(days=20))  # past the phone task's time
+    db.session.expire_all()
+    m1 = db.session.scalar(select(FollowUp).where(FollowUp.wave == "m1"))
+    assert (m1.state, m1.disposition) == ("closed", "2.11") and twilio.messages() == []
+    assert "to_phone" not in [e.transition for e in m1.events]
+    _waves_after_an_opt_out(app, twilio, db.session.get(type(returnee), returnee.id), channel)
+
+
+def test_an_opt_out_reported_by_the_carrier_holds_like_stop(app, orgs, twilio):
+    returnee = due_returnee(orgs)
+    twilio.refuse["+995555123456"] = 21610
+    plan(TODAY)
+    dispatch(NOON_TBILISI)
+    db.session.expire_all()
+    m1 = db.session.scalar(select(FollowUp).where(FollowUp.wave == "m1"))
+    assert (m1.state, m1.disposition, m1.attempts) == ("closed", "2.11", 1)
+    del twilio.refuse["+995555123456"]
+    _waves_after_an_opt_out(app, twilio, db.session.get(type(returnee), returnee.id))
 
 
 def test_start_help_and_other_texts(app, orgs, twilio):
@@ -125,7 +177,7 @@ def test_start_help_and_other_texts(app, orgs, twilio):
     reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "6" * 32, "From": "+995555123456",
                                                      "Body": "START"})
     db.session.refresh(returnee)
-    assert returnee.sms_opted_out_at is None and "<Message>" in reply.get_data(as_text=True)
+    assert returnee.opted_out_at is None and "<Message>" in reply.get_data(as_text=True)
     reply = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM" + "7" * 32, "From": "+995555123456",
                                                      "Body": "help"})
     assert "+3222293611" in reply.get_data(as_text=True)
@@ -158,12 +210,35 @@ def test_twilio_errors_are_recorded_and_acted_on(app, orgs, twilio, code, outcom
     message = db.session.scalar(select(SmsMessage))
     assert (message.status, message.error_code) == ("failed", str(code))
     follow_up = db.session.scalar(select(FollowUp))
-    assert follow_up.state == "phone_task" and follow_up.events[-1].detail == f"Twilio error {code}"
+    assert follow_up.attempts == 1
     assert db.session.scalar(select(ContactAttempt.outcome)) == outcome
-    assert (db.session.get(type(returnee), returnee.id).sms_opted_out_at is not None) is opted_out
+    returnee = db.session.get(type(returnee), returnee.id)
+    assert (returnee.opted_out_at is not None) is opted_out
+    assert (returnee.phone_unusable_at is not None) is (not opted_out)
+    if opted_out:  # STOP at the carrier: a refusal, no phone task either
+        assert (follow_up.state, follow_up.disposition) == ("closed", "2.11")
+    else:  # a number that cannot take SMS: the partner phones or finds another number
+        dispatch(NOON_TBILISI + timedelta(minutes=1))
+        db.session.expire_all()
+        assert db.session.scalar(select(FollowUp)).state == "phone_task"
     # Nothing is tried again by SMS.
     dispatch(NOON_TBILISI + timedelta(days=4))
     assert len(twilio.messages()) == 1
+
+
+def test_a_failed_delivery_reported_by_a_status_callback_counts_as_an_attempt(app, orgs, twilio):
+    from monitor.models import ContactAttempt
+
+    due_returnee(orgs)
+    plan(TODAY)
+    dispatch(NOON_TBILISI)
+    sid = db.session.scalar(select(SmsMessage.provider_id))
+    form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    assert signed_post(app, "/sms/twilio/status", form).status_code == 204
+    assert signed_post(app, "/sms/twilio/status", form).status_code == 204  # a duplicate counts once
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    assert follow_up.attempts == 1 and db.session.scalar(select(ContactAttempt.outcome)) == "sms_failed"
 
 
 def test_planned_to_sms_to_completed_response_through_the_sdk(app, orgs, twilio):
@@ -179,7 +254,7 @@ def test_planned_to_sms_to_completed_response_through_the_sdk(app, orgs, twilio)
     phone.answer_everything()
     db.session.expire_all()
     follow_up = db.session.scalar(select(FollowUp))
-    assert (follow_up.state, follow_up.disposition) == ("closed", "complete")
+    assert (follow_up.state, follow_up.disposition) == ("closed", "1.1")
     # The used link thanks and takes no second response.
     page = phone.open().get_data(as_text=True)
     assert 'name="shown"' not in page and 'name="choice"' not in page
