@@ -1,6 +1,7 @@
 """Admin pages, returnee pages, the operations behind them, and their audit trail."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from monitor.extensions import db
@@ -408,3 +409,85 @@ def test_outbox_shows_messages_with_their_link_and_no_phone_number(app, users, o
     page = browser_for(users["admin"]).get("/admin/outbox").get_data(as_text=True)
     assert "GE-O-001" in page and "/s/" in page and "+995" not in page
     assert last_audit().action == "outbox.view"
+
+
+def _plan_form(**changes):
+    data = {"settings-reminder_days": "3,7", "settings-phone_after_days": "14", "settings-max_attempts": "5",
+            "settings-quiet_start": "09:00", "settings-quiet_end": "20:00", "settings-max_messages_per_week": "2"}
+    for n, (due, sampled, fraction, minimum) in enumerate([(30, False, "1", "0"), (182, True, "0.2", "5"),
+                                                           (365, True, "0.2", "5")]):
+        data.update({f"waves-{n}-due_days": str(due), f"waves-{n}-opens_days_before": "0",
+                     f"waves-{n}-closes_days_after": "45", f"waves-{n}-fraction": fraction,
+                     f"waves-{n}-min_per_stratum": minimum, f"waves-{n}-active": "y"})
+        if sampled:
+            data[f"waves-{n}-sampled"] = "y"
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"waves-1-fraction": "0"}, "A sampled wave needs a fraction above 0."),
+    ({"waves-1-min_per_stratum": "1"}, "A sampled wave draws at least 2 per stratum."),
+    ({"new_wave-code": "m24", "new_wave-due_days": "730", "new_wave-closes_days_after": "45",
+      "new_wave-sampled": "y", "new_wave-fraction": "0", "new_wave-min_per_stratum": "5"},
+     "A sampled wave needs a fraction above 0."),
+    ({"new_wave-code": "m24"}, "A new wave also needs"),
+    ({"new_wave-code": "m6", "new_wave-due_days": "730", "new_wave-closes_days_after": "45",
+      "new_wave-fraction": "1", "new_wave-min_per_stratum": "0"}, "A wave with this code exists already."),
+    ({"new_wave-code": "M 24"}, "Lower-case letters, digits and _ only"),
+])
+def test_the_plan_page_refuses_settings_that_could_draw_nobody(users, browser_for, changes, message):
+    from monitor.models import Wave
+
+    page = browser_for(users["admin"]).post("/admin/plan", _plan_form(**changes))
+    assert page.status_code == 200 and message in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Wave, "m6").fraction == 0.2 and db.session.get(Wave, "m24") is None
+
+
+def test_a_wave_added_on_the_plan_page_runs_end_to_end(app, users, orgs, browser_for):
+    """m24, added on the page: planned and drawn, interviewed, imported, in the sample report."""
+    from datetime import date, timedelta
+
+    from monitor.models import FollowUp, Response, Wave
+    from monitor.responses.importing import import_responses
+    from scheduler.dispatch import dispatch
+    from scheduler.planning import plan
+    from tests.conftest import make_returnee
+
+    browser = browser_for(users["admin"])
+    assert browser.post("/admin/plan", _plan_form(**{
+        "new_wave-code": "m24", "new_wave-due_days": "730", "new_wave-closes_days_after": "45",
+        "new_wave-sampled": "y", "new_wave-fraction": "0.5", "new_wave-min_per_stratum": "2"})).status_code == 302
+    wave = db.session.get(Wave, "m24")
+    assert (wave.due_days, wave.sampled, wave.fraction, wave.active) == (730, True, 0.5, True)
+    today = date.today()
+    for n in range(4):
+        make_returnee(orgs["caritas"], f"GE-24-{n}", orgs["caritas-ge"], return_date=today - timedelta(days=731),
+                      preferred_channel="phone")
+    db.session.commit()
+    report = plan(today)
+    assert report.created["m24"] == 2 and any("m24" in line for line in report.draws)
+    from datetime import datetime, time, timezone
+    dispatch(datetime.combine(today, time(8), tzinfo=timezone.utc))
+    drawn = db.session.scalars(select(FollowUp).where(FollowUp.wave == "m24").order_by(FollowUp.id)).all()
+    assert [f.state for f in drawn] == ["phone_task", "phone_task"]
+    assert {f.inclusion_probability for f in drawn} == {0.5}
+    code = drawn[0].returnee.code
+    staff = browser_for(users["caritas-ge"])
+    page = staff.get(f"/returnees/{code}").get_data(as_text=True)
+    assert "24-month wave" in page and f"/interviews/{code}/m24" in page
+    assert "24-month wave" in staff.get(f"/interviews/{code}/m24").get_data(as_text=True)
+    assert staff.post(f"/interviews/{code}/m24", {"mode": "phone", "housing_situation": "rented",
+                                                  "work_status": "employed", "action": "complete"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(FollowUp, drawn[0].id).disposition == "1.1"
+    other = drawn[1].returnee.code
+    csv = f"code,wave,mode,date,disposition\n{other},m24,phone,{today.isoformat()},2.20\n".encode()
+    result = import_responses(csv, actor="test", today=today)
+    assert result.errors == [], result.errors
+    db.session.commit()
+    assert db.session.get(FollowUp, drawn[1].id).disposition == "2.20"
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+    output = app.test_cli_runner().invoke(args=["sample-report", "m24", "--verify"]).output
+    assert "verified: 1 draws" in output and "0.5000" in output

@@ -148,9 +148,18 @@ def plan():
                                    quiet_start=time(9), quiet_end=time(20), max_messages_per_week=2)
         db.session.add(settings)
     form = PlanForm(data={"settings": settings, "waves": waves} if request.method == "GET" else None)
-    if form.validate_on_submit():
+    new = form.new_wave.form
+    if form.is_submitted() and new.code.data and db.session.get(Wave, new.code.data):
+        new.code.errors = [_("A wave with this code exists already.")]
+    elif form.validate_on_submit():
         for wave, entry in zip(waves, form.waves.entries):
             entry.form.populate_obj(wave)
+        if new.code.data:
+            wave = Wave(code=new.code.data, active=True)
+            new.populate_obj(wave)
+            wave.opens_days_before = wave.opens_days_before or 0
+            db.session.add(wave)
+            audit.record("plan.wave.add", details={"wave": wave.code})
         form.settings.form.populate_obj(settings)
         settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
         audit.record("plan.edit", details={"waves": [w.code for w in waves]})

@@ -72,6 +72,39 @@ class WaveForm(FlaskForm):
     min_per_stratum = IntegerField(_l("Minimum per stratum"), validators=[InputRequired(), NumberRange(0, 10000)])
     active = BooleanField(_l("Active"))
 
+    # A sampled wave must never draw nobody from a stratum: every returnee in the frame needs a
+    # probability above 0, and a variance needs two cases per stratum.
+    def validate_fraction(self, field):
+        if self.sampled.data and field.data is not None and field.data <= 0:
+            raise ValidationError(_l("A sampled wave needs a fraction above 0."))
+
+    def validate_min_per_stratum(self, field):
+        if self.sampled.data and field.data is not None and field.data < 2:
+            raise ValidationError(_l("A sampled wave draws at least 2 per stratum."))
+
+
+class NewWaveForm(WaveForm):
+    """A wave added on the plan page: planned, sampled, interviewed, imported and reported like
+    the others, with no code change. Every field is optional until a code is given."""
+
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=20), Regexp(
+        r"^[a-z][a-z0-9_]*$", message=_l("Lower-case letters, digits and _ only, for example m24."))])
+    due_days = IntegerField(_l("Due (days after return)"), validators=[Optional(), NumberRange(1, 3650)])
+    opens_days_before = IntegerField(_l("Window opens (days before)"), default=0,
+                                     validators=[Optional(), NumberRange(0, 365)])
+    closes_days_after = IntegerField(_l("Window closes (days after)"), validators=[Optional(), NumberRange(1, 365)])
+    fraction = FloatField(_l("Sampling fraction"), validators=[Optional(), NumberRange(0, 1)])
+    min_per_stratum = IntegerField(_l("Minimum per stratum"), validators=[Optional(), NumberRange(0, 10000)])
+    active = None  # a new wave is active
+
+    def validate_code(self, field):
+        if not field.data:
+            return
+        missing = [f.label.text for f in (self.due_days, self.closes_days_after, self.fraction, self.min_per_stratum)
+                   if f.data is None]
+        if missing:
+            raise ValidationError(_l("A new wave also needs: %(fields)s.", fields=", ".join(map(str, missing))))
+
 
 class ContactSettingsForm(FlaskForm):
     class Meta:
@@ -93,3 +126,4 @@ class ContactSettingsForm(FlaskForm):
 class PlanForm(FlaskForm):
     settings = FormField(ContactSettingsForm)
     waves = FieldList(FormField(WaveForm))
+    new_wave = FormField(NewWaveForm)
