@@ -663,9 +663,6 @@ def test_a_follow_up_closed_in_the_platform_without_a_response_is_recorded_with_
     assert again.warnings == [] and again.unchanged == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: monitor/responses/importing.py _validate warns 'closed in the "
-                                       "platform' for any planned follow-up whose disposition differs, also when "
-                                       "an earlier import (not the platform) closed it")
 def test_changing_what_an_import_recorded_on_a_planned_follow_up_does_not_blame_the_platform(returnees):
     make_follow_up(returnees["caritas-ge"], "m1")
     db.session.commit()
@@ -758,10 +755,6 @@ def test_a_break_off_without_the_once_only_modules_leaves_them_to_a_later_respon
     assert response("GE-C-001", "m6").first_follow_up
 
 
-@pytest.mark.xfail(strict=True, reason="bug: monitor/responses/importing.py _first_lines takes the case's earliest "
-                                       "row by date whatever its disposition, so a row that stores no response "
-                                       "(2.20, 2.11, ...) takes the once-only modules from the case's real first "
-                                       "response; the same rows in two files are accepted")
 def test_a_row_without_a_response_is_not_the_first_response(returnees):
     data = csv_file(row("GE-C-001", disposition="2.20"),
                     row("GE-C-001", wave="m6", date="2026-11-02", heard_from="website", housing_situation="own"),
@@ -776,9 +769,6 @@ def test_a_row_without_a_response_is_not_the_first_response(returnees):
     assert report.errors == [] and report.unchanged == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the first-response flag of a response flips with how the rows are "
-                                       "split into files (monitor/responses/importing.py _first_lines counts "
-                                       "rows that store no response), so a re-import is not unchanged")
 def test_the_first_response_does_not_depend_on_how_rows_are_split_into_files(returnees):
     both = csv_file(row("GE-C-001", disposition="2.20"),
                     row("GE-C-001", wave="m6", date="2026-11-02", housing_situation="own"), items=["housing_situation"])
@@ -789,9 +779,6 @@ def test_the_first_response_does_not_depend_on_how_rows_are_split_into_files(ret
     assert response("GE-C-001", "m6").first_follow_up
 
 
-@pytest.mark.xfail(strict=True, reason="bug: monitor/responses/operations.py asks_once_only_modules ignores a "
-                                       "stored 2.12 response, even one whose once-only answers an import stored, "
-                                       "so a later response may record them a second time")
 def test_once_only_answers_stored_on_a_break_off_count_as_asked(returnees):
     first = run(csv_file(row("GE-C-001", disposition="2.12", heard_from="website"), items=["heard_from"]))
     assert first.errors == [] and response("GE-C-001", "m1").answers == {"heard_from": ["website"]}

@@ -38,3 +38,72 @@ def test_cli_db_upgrade_on_an_empty_database(make_database, tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert "returnees" in sa.inspect(db.engine).get_table_names()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_outcomes_migration_moves_existing_data(backend, make_database, tmp_path):
+    """0005: old disposition names become AAPOR codes, every response gets its follow-up (made
+    for the imported ones), old draws keep their selected cases as frame, m1 gets census strata."""
+    from datetime import date, datetime
+
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade(revision="0004_sms_channel")
+        now = datetime(2026, 11, 1, 12)
+        with db.engine.begin() as conn:
+            def insert(table, **values):
+                columns = ", ".join(values)
+                marks = ", ".join(f":{k}" for k in values)
+                conn.execute(sa.text(f'INSERT INTO {table} ({columns}) VALUES ({marks})'), values)
+
+            insert("organisations", id=1, code="caritas", name="Caritas International", kind="reintegration",
+                   active=True, created_at=now)
+            for n, (country, return_date) in enumerate([("GE", date(2026, 4, 3)), ("GE", date(2026, 4, 9)),
+                                                        ("AM", date(2026, 4, 20))], start=1):
+                insert("returnees", id=n, code=f"R{n}", destination_country=country, partner_id=1,
+                       return_date=return_date, language="ka", preferred_channel="sms", consent_given=True,
+                       consent_sms=True, consent_phone=True, do_not_contact=False, created_at=now, updated_at=now)
+            insert("sample_draws", id=1, wave="m6", cohort="2026-04", seed=42, fraction=0.2, min_per_stratum=1,
+                   drawn_at=now, frame_size=3, sample_size=2)
+            insert("sample_strata", id=1, draw_id=1, country="GE", partner_id=1, frame_size=2, sample_size=1,
+                   probability=0.5)
+            common = dict(channel="sms", reminders_sent=0, attempts=0, created_at=now, version=1)
+            insert("follow_ups", id=1, returnee_id=1, wave="m1", due_date=date(2026, 5, 3),
+                   window_opens=date(2026, 5, 3), window_closes=date(2026, 6, 2), state="closed",
+                   disposition="complete", inclusion_probability=1.0, closed_at=now, **common)
+            insert("follow_ups", id=2, returnee_id=2, wave="m1", due_date=date(2026, 5, 9),
+                   window_opens=date(2026, 5, 9), window_closes=date(2026, 6, 8), state="closed",
+                   disposition="cancelled", inclusion_probability=1.0, closed_at=now, **common)
+            insert("follow_ups", id=3, returnee_id=1, wave="m6", due_date=date(2026, 10, 2),
+                   window_opens=date(2026, 10, 2), window_closes=date(2026, 11, 16), state="invited",
+                   sample_draw_id=1, inclusion_probability=0.5, **common)
+            response = dict(language="ka", questionnaire_code="standard", questionnaire_version=1, first_follow_up=True,
+                            started_at=now, updated_at=now)
+            insert("responses", id=1, returnee_id=1, wave="m1", mode="sms-web", disposition="complete",
+                   imported=False, completed_at=now, **response)
+            insert("responses", id=2, returnee_id=3, wave="m1", mode="phone", disposition="partial",
+                   imported=True, completed_at=now, **response)
+            if backend == "postgresql":  # rows inserted with their ids: move the sequences past them
+                for table in ("organisations", "returnees", "sample_draws", "sample_strata", "follow_ups", "responses"):
+                    conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
+
+        upgrade()
+        with db.engine.connect() as conn:
+            follow_ups = {row.id: row for row in conn.execute(sa.text("SELECT * FROM follow_ups"))}
+            responses = {row.id: row.follow_up_id for row in conn.execute(sa.text("SELECT id, follow_up_id FROM responses"))}
+            frame = conn.execute(sa.text("SELECT wave, returnee_id, stratum_id, selected FROM sample_frame")).all()
+            draws = conn.execute(sa.text("SELECT kind, cohort, frame_stored, frame_size FROM sample_draws ORDER BY id")).all()
+            strata = conn.execute(sa.text("SELECT draw_id, country, frame_size, probability FROM sample_strata ORDER BY id")).all()
+        assert follow_ups[1].disposition == "1.1" and follow_ups[2].disposition == "2.11"  # cancelled: withdrew etc.
+        assert follow_ups[3].disposition is None and follow_ups[3].stratum_id == 1
+        assert responses[1] == 1
+        made = follow_ups[responses[2]]  # the imported response got a follow-up of its own
+        assert (made.returnee_id, made.wave, made.source, made.disposition, made.inclusion_probability) == \
+            (3, "m1", "imported", "1.2", None)
+        assert frame == [("m6", 1, 1, True)]
+        assert [(kind, bool(stored)) for kind, _cohort, stored, _size in draws] == \
+            [("sample", False), ("census", True)]
+        assert draws[1][1:] == ("2026-04", True, 2)  # R1 and R2's planned m1 follow-ups
+        assert strata[1][1:] == ("GE", 2, 1.0)
+        assert follow_ups[1].inclusion_probability == 1.0 and follow_ups[1].stratum_id is not None
+        db.engine.dispose()

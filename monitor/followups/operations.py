@@ -67,6 +67,18 @@ def close(follow_up: FollowUp, reason: str, *, actor: str, at: datetime | None =
     return disposition
 
 
+def recode(follow_up: FollowUp, code: str, *, actor: str, at: datetime) -> None:
+    """A closed follow-up's outcome recorded anew as data (a re-import of paper or historical
+    data): the code is checked by the same table, and the change is an event of its own."""
+    disposition = recorded(code)
+    if disposition == follow_up.disposition and follow_up.closed_at == at:
+        return
+    follow_up.events.append(FollowUpEvent(at=at, transition="recode", from_state="closed", to_state="closed",
+                                          actor=actor, detail=f"{follow_up.disposition} -> {disposition}"))
+    follow_up.disposition = disposition
+    follow_up.closed_at = at
+
+
 def mark_contacted(follow_up: FollowUp, at: datetime | None = None) -> None:
     """A consent answer on the link or an answered call: never a link merely opened."""
     if follow_up.contacted_at is None:

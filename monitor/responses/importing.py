@@ -50,7 +50,7 @@ from monitor.csvimport import (
     ImportReport, RowError, batches, column_problems, lookup, open_table, run_import, table_rows,
 )
 from monitor.extensions import db
-from monitor.followups.operations import close
+from monitor.followups.operations import close, recode
 from monitor.followups.waves import all_waves
 from monitor.models import FollowUp, Response, Returnee, User, Wave
 from monitor.models.responses import MODES
@@ -172,13 +172,18 @@ def _stored(model, returnee_ids: list[int]) -> dict:
 
 
 def _first_lines(raw_rows, returnees) -> dict[str, int]:
-    """Per case, the line of its earliest row (by date, then line): the response that asks the
-    once-only modules, unless a stored response asked them already (checked per row)."""
+    """Per case, the line of its earliest row that carries answers (by date, then line): the
+    response that asks the once-only modules, unless a stored response asked them already
+    (checked per row). Rows without answers (a refusal, a non-contact) are no response."""
     earliest: dict[str, tuple[str, int]] = {}
     for line, raw in raw_rows:
         code = raw["code"].strip()
+        try:
+            answers = carries_answers(recorded(raw["disposition"]))
+        except UnknownReason:
+            answers = False
         key = (raw["date"].strip(), line)
-        if code in returnees and (code not in earliest or key < earliest[code]):
+        if answers and code in returnees and (code not in earliest or key < earliest[code]):
             earliest[code] = key
     return {code: line for code, (_day, line) in earliest.items()}
 
@@ -251,7 +256,7 @@ def _validate(line, raw, item_columns, context: _Context):
     if response is not None and not response.imported:
         warnings.append(f"the {wave} response started in the platform ({response.mode}) and not completed "
                         "is replaced by this one")
-    elif follow_up is not None and follow_up.source == "planned" and follow_up.disposition not in (None, disposition):
+    elif follow_up is not None and follow_up.disposition not in (None, disposition) and _closed_in_platform(follow_up):
         warnings.append(f"the {wave} follow-up closed in the platform as {follow_up.disposition} "
                         f"is recorded as {disposition}")
     visible = {item.code for item in questionnaire.visible_items(answers, first)}
@@ -261,6 +266,11 @@ def _validate(line, raw, item_columns, context: _Context):
                         "the other answers; stored, not scored")
     return _Row(line, code, returnee, wave, mode, completed_at, disposition, answers, follow_up, response,
                 first), [], warnings
+
+
+def _closed_in_platform(follow_up: FollowUp) -> bool:
+    closing = [event for event in follow_up.events if event.to_state == "closed"]
+    return bool(closing) and closing[-1].actor != "import"
 
 
 def _one_of(cell: str, allowed, column: str, problems: list[str]) -> str | None:
@@ -334,8 +344,7 @@ def _write(rows: list[_Row], questionnaire: Questionnaire, report: ImportReport)
         if follow_up.state != "closed":
             close(follow_up, "imported", actor="import", at=row.completed_at, code=row.disposition)
         else:
-            follow_up.disposition = row.disposition
-            follow_up.closed_at = row.completed_at
+            recode(follow_up, row.disposition, actor="import", at=row.completed_at)
         if response is not None:
             operations.apply_scores(response)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from monitor.extensions import db
@@ -31,14 +31,22 @@ def find_response(follow_up: FollowUp) -> Response | None:
 def asks_once_only_modules(returnee: Returnee, response: Response | None = None) -> bool:
     """The one rule for the modules asked once ("how they heard", "decision factors"): at the
     returnee's first response, whatever its wave; that is, unless another of their responses
-    asked them and did not end without answers."""
+    asked them: one still open, complete or partial, or a break-off that answered some of them."""
     other, follow_up = aliased(Response), aliased(FollowUp)
+    answered_once_only = exists().where(ResponseAnswer.response_id == other.id,
+                                        ResponseAnswer.item.in_(_once_only_items()))
     stmt = (select(other.id).join(follow_up, follow_up.id == other.follow_up_id)
             .where(other.returnee_id == returnee.id, other.first_follow_up,
-                   or_(follow_up.disposition.is_(None), follow_up.disposition.in_(("1.1", "1.2")))))
+                   or_(follow_up.disposition.is_(None), follow_up.disposition.in_(("1.1", "1.2")),
+                       and_(follow_up.disposition == "2.12", answered_once_only))))
     if response is not None and response.id is not None:
         stmt = stmt.where(other.id != response.id)
     return not db.session.scalar(select(exists(stmt)))
+
+
+def _once_only_items() -> list[str]:
+    return sorted({item.code for questionnaire in registry.all_versions().values()
+                   for module in questionnaire.modules if module.first_follow_up_only for item in module.items})
 
 
 def start_response(follow_up: FollowUp, mode: str, *, language: str | None = None,
