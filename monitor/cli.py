@@ -22,7 +22,7 @@ def register_commands(app: Flask) -> None:
     from monitor.responses.cli import import_responses_command
 
     for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
-                    generate_key_command, rescore_command, export_command, check_questionnaires_command,
+                    generate_key_command, rescore_command, scoring_group, export_command, check_questionnaires_command,
                     plan_command, dispatch_command, sample_report_command, scheduler_command):
         app.cli.add_command(command)
 
@@ -88,15 +88,51 @@ def demo_command(if_empty, size):
 
 
 @click.command("rescore")
-def rescore_command():
-    """Recompute the scores and red flags of every completed response (after a weight change)."""
+@click.option("--note", help="What changed (shown with the version).")
+def rescore_command(note):
+    """Score every finished response again as a new scoring version (after a weight change); the
+    dashboard keeps the active version until `monitor scoring activate N`."""
     from monitor import audit
     from monitor.responses.operations import rescore_all
 
-    seen, changed = rescore_all()
-    audit.record("response.rescore", actor="cli", details={"responses": seen, "changed": changed})
+    version, seen, changed = rescore_all(note)
+    audit.record("response.rescore", actor="cli", details={"version": version, "responses": seen, "changed": changed})
     db.session.commit()
-    click.echo(f"{seen} completed responses rescored: {changed} changed")
+    click.echo(f"{seen} completed responses rescored as scoring version {version}: {changed} changed "
+               "from the active version")
+    click.echo(f"the dashboard uses it once activated: monitor scoring activate {version}")
+
+
+@click.group("scoring")
+def scoring_group():
+    """Scoring versions: list them, activate the one the dashboard uses."""
+
+
+@scoring_group.command("list")
+def scoring_list_command():
+    from sqlalchemy import func, select
+
+    from monitor.models import ResponseScore, ScoringVersion
+
+    counts = dict(db.session.execute(select(ResponseScore.version, func.count()).group_by(ResponseScore.version)).all())
+    click.echo(f"{'version':>7}  {'active':<6}  {'created':<16}  {'responses':>9}  note")
+    for version in db.session.scalars(select(ScoringVersion).order_by(ScoringVersion.number)):
+        click.echo(f"{version.number:>7}  {'yes' if version.active else '':<6}  "
+                   f"{version.created_at:%Y-%m-%d %H:%M}  {counts.get(version.number, 0):>9}  {version.note or ''}")
+
+
+@scoring_group.command("activate")
+@click.argument("number", type=int)
+def scoring_activate_command(number):
+    from monitor.responses.operations import activate_scoring_version
+
+    try:
+        activate_scoring_version(number, actor="cli")
+    except LookupError as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    click.echo(f"scoring version {number} is active: the dashboard shows its scores")
 
 
 @click.command("check-questionnaires")

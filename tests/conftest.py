@@ -18,7 +18,7 @@ from monitor.extensions import db, limiter
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
-REFERENCE_TABLES = ("waves", "contact_settings")
+REFERENCE_TABLES = ("waves", "contact_settings", "scoring_versions")
 
 
 def _in_ci() -> bool:

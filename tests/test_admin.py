@@ -313,22 +313,40 @@ def test_an_interview_is_offered_only_for_an_open_follow_up(users, returnees, br
     assert "6-month wave" in detail
 
 
-def test_rescore_command(app, users, returnees):
-    from monitor.models import Response
-    from monitor.responses import operations
-
+def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches(app, users, returnees, browser_for):
     from monitor.followups.operations import complete_response
+    from monitor.models import Response, ResponseScore, ScoringVersion
+    from monitor.responses import operations
     from tests.conftest import make_follow_up
 
     response = operations.start_response(make_follow_up(returnees["caritas"], "m1"), "phone")
     operations.save_answers(response, [operations.questionnaire_of(response).item("food_cut")], {"food_cut": "often"})
     complete_response(response, actor="test")
-    response.score_economic = 0.9  # as if computed with other weights
     db.session.commit()
-    result = app.test_cli_runner().invoke(args=["rescore"])
-    assert result.exit_code == 0 and "1 completed responses rescored: 1 changed" in result.output
+    assert [(r.version, r.economic) for r in response.score_rows] == [(1, 0.0)]
+    db.session.get(ResponseScore, (response.id, 1)).economic = 0.9  # as if computed with other weights
+    db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["rescore", "--note", "food weighs more"])
+    assert result.exit_code == 0, result.output
+    assert "1 completed responses rescored as scoring version 2: 1 changed" in result.output
     db.session.expire_all()
-    assert db.session.scalar(select(Response)).score_economic == 0.0
+    stored = db.session.scalar(select(Response))
+    assert stored.scores_in(1)["economic"] == 0.9 and stored.scores_in(2)["economic"] == 0.0  # side by side
+    assert ScoringVersion.active_number() == 1 and stored.score_economic == 0.9  # the dashboard's, until activated
+    listing = runner.invoke(args=["scoring", "list"]).output
+    assert "food weighs more" in listing and "yes" in listing
+    assert runner.invoke(args=["scoring", "activate", "3"]).exit_code == 1
+    assert runner.invoke(args=["scoring", "activate", "2"]).exit_code == 0
+    db.session.expire_all()
+    assert ScoringVersion.active_number() == 2 and db.session.scalar(select(Response)).score_economic == 0.0
+    assert last_audit().action == "scoring.activate"
+    # A response completed now is scored under the newest version.
+    later = operations.start_response(make_follow_up(returnees["iom-ge"], "m1"), "phone")
+    operations.save_answers(later, [operations.questionnaire_of(later).item("food_cut")], {"food_cut": "often"})
+    complete_response(later, actor="test")
+    db.session.commit()
+    assert [r.version for r in later.score_rows] == [2]
 
 
 def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees, monkeypatch):
@@ -366,7 +384,7 @@ def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees,
     assert old.score_social == round(1 / 3, 4) and new.score_social == round(0.25 / 1.5, 4)
     assert operations.questionnaire_of(old).has_item("housing_rooms") is False
     assert operations.stored_answers(old) == answers
-    assert operations.rescore_all() == (2, 0)
+    assert operations.rescore_all()[1:] == (2, 0)
 
 
 def test_plan_page_edits_waves_and_contact_rules(users, browser_for):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.extensions import db
@@ -47,16 +47,13 @@ class Response(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # When the response ended: saved as complete, or closed with its follow-up (partial, break-off).
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    score_economic: Mapped[float | None] = mapped_column(Float)
-    score_social: Mapped[float | None] = mapped_column(Float)
-    score_psychosocial: Mapped[float | None] = mapped_column(Float)
-    score_composite: Mapped[float | None] = mapped_column(Float)
 
     returnee: Mapped[Returnee] = relationship()
     follow_up: Mapped[FollowUp] = relationship()
     answer_rows: Mapped[list[ResponseAnswer]] = relationship(
         cascade="all, delete-orphan", order_by="(ResponseAnswer.item, ResponseAnswer.position)", lazy="selectin")
     flag_rows: Mapped[list[ResponseFlag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    score_rows: Mapped[list[ResponseScore]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def disposition(self) -> str | None:
@@ -78,10 +75,71 @@ class Response(db.Model):
                 found.setdefault(row.item, []).append(value)
         return found
 
+    def scores_in(self, version: int | None) -> dict[str, float | None]:
+        row = next((r for r in self.score_rows if r.version == version), None)
+        return {dimension: getattr(row, dimension) if row else None for dimension in SCORE_COLUMNS}
+
     @property
     def scores(self) -> dict[str, float | None]:
-        return {"economic": self.score_economic, "social": self.score_social,
-                "psychosocial": self.score_psychosocial, "composite": self.score_composite}
+        """The scores under the scoring version an admin activated (what the dashboard shows)."""
+        return self.scores_in(ScoringVersion.active_number())
+
+    @property
+    def score_economic(self) -> float | None:
+        return self.scores["economic"]
+
+    @property
+    def score_social(self) -> float | None:
+        return self.scores["social"]
+
+    @property
+    def score_psychosocial(self) -> float | None:
+        return self.scores["psychosocial"]
+
+    @property
+    def score_composite(self) -> float | None:
+        return self.scores["composite"]
+
+
+SCORE_COLUMNS = ("economic", "social", "psychosocial", "composite")
+
+
+class ScoringVersion(db.Model):
+    """A run of scoring: version 1 scored responses as they completed; `monitor rescore` writes a
+    new version beside the old ones (after a change of weights); an admin activates the one the
+    dashboard uses (`monitor scoring activate N`), and the dashboard names it. Completions are
+    scored under the newest version (the rules in force)."""
+
+    __tablename__ = "scoring_versions"
+    __table_args__ = (Index("uq_scoring_versions_active", "active", unique=True,
+                            sqlite_where=db.text("active"), postgresql_where=db.text("active")),)
+
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(200))
+    rules: Mapped[str] = mapped_column(String(40))  # the scoring rules of surveys/scoring.py it used
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @staticmethod
+    def active_number() -> int | None:
+        return db.session.scalar(select(ScoringVersion.number).where(ScoringVersion.active))
+
+    @staticmethod
+    def newest_number() -> int | None:
+        return db.session.scalar(select(ScoringVersion.number).order_by(ScoringVersion.number.desc()).limit(1))
+
+
+class ResponseScore(db.Model):
+    """A response's scores under one scoring version (0..1; None when the dimension is missing)."""
+
+    __tablename__ = "response_scores"
+
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(ForeignKey("scoring_versions.number"), primary_key=True, index=True)
+    economic: Mapped[float | None] = mapped_column(Float)
+    social: Mapped[float | None] = mapped_column(Float)
+    psychosocial: Mapped[float | None] = mapped_column(Float)
+    composite: Mapped[float | None] = mapped_column(Float)
 
 
 class ResponseAnswer(db.Model):

@@ -9,13 +9,15 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from monitor.extensions import db
-from monitor.models import FollowUp, Response, ResponseAnswer, ResponseFlag, Returnee, User
+from monitor.models import FollowUp, Response, ResponseAnswer, ResponseFlag, ResponseScore, Returnee, ScoringVersion, User
 from monitor.models.types import utcnow
 from scheduler.dispositions import carries_answers, is_scored
 from surveys import registry
 from surveys.definition import Questionnaire
 from surveys.items import Item
 from surveys.scoring import red_flags, score
+
+SCORING_RULES = 1  # surveys/scoring.py's rules; the questionnaire helper's branch names its own
 
 
 def questionnaire_of(response: Response) -> Questionnaire:
@@ -95,24 +97,30 @@ def save_answers(response: Response, items: list[Item], answers: dict) -> None:
     response.updated_at = utcnow()
 
 
-def apply_scores(response: Response) -> bool:
-    """Compute and store the scores and red flags as the follow-up's disposition says; True when
-    anything changed. Complete and partial responses are scored; a break-off keeps its answers
-    and raises red flags from them (the partner must act whatever the score); a refusal, a
-    non-contact and the like have neither (a flag rule on a missing answer must not fire)."""
+def apply_scores(response: Response, version: int | None = None) -> bool:
+    """Compute and store the scores (under `version`, by default the newest scoring version: the
+    rules in force) and the red flags, as the follow-up's disposition says; True when anything
+    changed. Complete and partial responses are scored; a break-off keeps its answers and raises
+    red flags from them (the partner must act whatever the score); a refusal, a non-contact and
+    the like have neither (a flag rule on a missing answer must not fire)."""
+    version = version or ScoringVersion.newest_number()
     questionnaire = questionnaire_of(response)
-    before = (response.scores, response.flags)
+    before = (response.scores_in(version), response.flags)
     disposition = response.follow_up.disposition if response.follow_up is not None else None
     answers = stored_answers(response) if disposition and carries_answers(disposition) else {}
     scores = score(questionnaire, answers if is_scored(disposition) else {})
     flags = set(red_flags(questionnaire, answers)) if answers else set()
-    response.score_economic = scores.dimensions.get("economic")
-    response.score_social = scores.dimensions.get("social")
-    response.score_psychosocial = scores.dimensions.get("psychosocial")
-    response.score_composite = scores.composite
+    values = {**{d: scores.dimensions.get(d) for d in ("economic", "social", "psychosocial")},
+              "composite": scores.composite}
+    row = next((r for r in response.score_rows if r.version == version), None)
+    if row is None:
+        row = ResponseScore(version=version)
+        response.score_rows.append(row)
+    for dimension, value in values.items():
+        setattr(row, dimension, value)
     response.flag_rows = [row for row in response.flag_rows if row.flag in flags] + [
         ResponseFlag(flag=code) for code in sorted(flags - {r.flag for r in response.flag_rows})]
-    return before != (response.scores, sorted(flags))
+    return before != (response.scores_in(version), sorted(flags))
 
 
 def stored_answers(response: Response) -> dict:
@@ -122,9 +130,15 @@ def stored_answers(response: Response) -> dict:
             for code, value in response.answers.items()}
 
 
-def rescore_all(batch: int = 500) -> tuple[int, int]:
-    """Recompute scores and flags of every completed response (after a weight change).
-    Returns (responses seen, responses changed)."""
+def rescore_all(note: str | None = None, batch: int = 500) -> tuple[int, int, int]:
+    """Score every finished response again, as a new scoring version beside the old ones (after a
+    change of weights), and recompute the red flags. The active version does not change: an
+    admin activates the new one when it is right. Returns (version, responses seen, responses
+    whose scores differ from the active version's)."""
+    version = (ScoringVersion.newest_number() or 0) + 1
+    db.session.add(ScoringVersion(number=version, note=(note or "")[:200] or None, rules=str(SCORING_RULES)))
+    db.session.flush()
+    active = ScoringVersion.active_number()
     seen = changed = 0
     last_id = 0
     while True:
@@ -134,7 +148,23 @@ def rescore_all(batch: int = 500) -> tuple[int, int]:
             break
         for response in responses:
             seen += 1
-            changed += apply_scores(response)
+            apply_scores(response, version)
+            changed += response.scores_in(version) != response.scores_in(active)
             last_id = response.id
         db.session.commit()
-    return seen, changed
+    db.session.commit()
+    return version, seen, changed
+
+
+def activate_scoring_version(number: int, *, actor: str, user: User | None = None) -> None:
+    """The version the dashboard uses from now on (one at a time)."""
+    from monitor import audit
+
+    chosen = db.session.get(ScoringVersion, number)
+    if chosen is None:
+        raise LookupError(f"no scoring version {number}")
+    for version in db.session.scalars(select(ScoringVersion).where(ScoringVersion.active)):
+        version.active = False
+    db.session.flush()
+    chosen.active = True
+    audit.record("scoring.activate", user=user, actor=actor, details={"version": number})
