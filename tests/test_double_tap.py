@@ -1,0 +1,76 @@
+"""A person can press twice: simultaneous submissions of the link's consent page against a real
+threaded server, on both databases. One outcome, one response, no 500."""
+from __future__ import annotations
+
+import re
+import threading
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from monitor.extensions import db
+from monitor.models import FollowUp, FollowUpEvent, Response
+from tests.conftest import link_for, make_returnee
+
+
+@pytest.fixture
+def server(app):
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def press_together(server, token, form, times=8):
+    """Open the consent page once (one cookie, one CSRF token), then send the same form `times`
+    times at once, as a double tap or an impatient phone would."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    page = opener.open(f"{server}/s/{token}").read().decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"csrf_token": csrf, **form}).encode()
+    statuses, barrier = [], threading.Barrier(times)
+
+    def press():
+        barrier.wait()
+        try:
+            statuses.append(opener.open(f"{server}/s/{token}/consent", data=body).status)
+        except urllib.error.HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=press) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+@pytest.mark.parametrize("choice", ["agree", "decline"])
+def test_consent_pressed_many_times_at_once(app, orgs, server, choice):
+    returnee = make_returnee(orgs["caritas"], "GE-D-001", orgs["caritas-ge"])
+    token = link_for(returnee, "m1")
+    db.session.commit()
+    statuses = press_together(server, token, {"choice": choice})
+    # The first press acts; the others see where things stand (redirected, or the page that says
+    # the returnee declined): never an error.
+    assert len(statuses) == 8 and all(status in (200, 302, 410) for status in statuses), sorted(statuses)
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    responses = db.session.scalar(select(func.count()).select_from(Response))
+    closes = db.session.scalar(select(func.count()).select_from(FollowUpEvent).where(FollowUpEvent.transition == "close"))
+    if choice == "agree":
+        assert (responses, follow_up.state, closes) == (1, "planned", 0)
+    else:
+        assert (responses, follow_up.disposition, closes) == (0, "2.11", 1)
+    assert follow_up.contacted_at is not None
