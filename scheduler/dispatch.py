@@ -185,7 +185,8 @@ def send_queued(now: datetime, report: DispatchReport | None = None) -> Dispatch
                 return outcome
             outcome = retrying_stale(record)
             if outcome != "sms_failed":
-                report.add(f"number {outcome.replace('_', ' ')}")
+                report.add({"opted_out": "number opted out at the carrier",
+                            "unusable_number": "number unusable"}[outcome])
         report.add("sent" if result.ok else "failed")
     return report
 

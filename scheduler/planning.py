@@ -93,9 +93,12 @@ def _follow_up_row(wave: Wave, returnee_id: int, return_date: date, channel: str
 
 def plan(today: date) -> PlanReport:
     report = PlanReport()
-    for wave in db.session.scalars(select(Wave).where(Wave.active).order_by(Wave.due_days)).all():
-        plan_wave = _plan_sampled if wave.sampled else _plan_census
-        report.created[wave.code] = plan_wave(wave, today, report)
+    for wave in db.session.scalars(select(Wave).order_by(Wave.due_days)).all():
+        if wave.active:
+            plan_wave = _plan_sampled if wave.sampled else _plan_census
+            report.created[wave.code] = plan_wave(wave, today, report)
+        # An inactive wave's time moves on too: switched on again, it does not plan the months
+        # it was off as if the scheduler had been down.
         if wave.planned_through is None or wave.planned_through < today:
             wave.planned_through = today
         db.session.commit()
@@ -225,6 +228,14 @@ def _draw(wave: Wave, cohort: str, frame, report: PlanReport) -> int:
             db.session.execute(insert(SampleFrameMember.__table__), members[start:start + _INSERT_BATCH])
         created = _insert_ignoring_duplicates(FollowUp.__table__, rows, ["returnee_id", "wave"],
                                               returning=FollowUp.__table__.c.id)
+        # A selected returnee whose follow-up an import made before the draw: it joins the draw.
+        for drawn, stored in zip(strata, draw.strata):
+            if drawn.selected:
+                db.session.execute(update(FollowUp).where(
+                    FollowUp.wave == wave.code, FollowUp.returnee_id.in_(drawn.selected),
+                    FollowUp.sample_draw_id.is_(None)).values(
+                    sample_draw_id=draw.id, stratum_id=stored.id, inclusion_probability=stored.probability)
+                    .execution_options(synchronize_session=False))
         db.session.commit()
     except IntegrityError:  # another planner drew these returnees a moment ago: its draw stands
         db.session.rollback()

@@ -352,10 +352,6 @@ def test_consent_refused_after_planning_is_never_contacted(orgs, sent):
     assert follow_up_of(returnee).state == "closed"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: consent re-recorded as refused (give_consent with no channels) is not a refusal: Returnee.refusal "
-    "returns None when consent_given is False, and give_consent does not close open follow-ups, so the "
-    "follow-up waits unreached until its window closes and ends as 2.20 non-contact instead of 2.11"))
 def test_consent_refused_after_planning_closes_as_refusal(orgs, sent):
     returnee = planned_case(orgs)
     operations.give_consent(returnee, [], "verbal")  # asked again: consent refused

@@ -160,7 +160,7 @@ UNUSABLE_NUMBER = {"21211", "21614"}  # not a valid number / not a mobile number
 
 
 def record_sms_failure(message: SmsMessage, error_code: str | None, *, at: datetime | None = None,
-                       actor: str = "dispatcher") -> str:
+                       actor: str = "scheduler") -> str:
     """A message that could not be delivered (the send call, or a status callback): an attempt
     of its follow-up; an opt-out at the carrier is a STOP; an invalid number is remembered."""
     at = at or utcnow()

@@ -95,6 +95,8 @@ class Returnee(db.Model):
         scheduler/dispositions.py), or None."""
         if self.consent_given and self.consent_withdrawn_at is not None:
             return "withdrew"
+        if not self.consent_given and self.consent_recorded_at is not None:
+            return "withdrew"  # consent recorded anew as refused
         if self.do_not_contact:
             return "do_not_contact"
         if self.opted_out_at is not None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
+
 from monitor import audit
+from monitor.extensions import db
 from monitor.followups.operations import close_open_follow_ups
-from monitor.models import ConsentEvent, Returnee, User
+from monitor.models import ConsentEvent, FollowUp, Returnee, User
 from monitor.models.types import utcnow
 
 # Case fields an edit may change, and which of them are personal data (never put in the audit).
@@ -40,6 +43,8 @@ def apply_case_fields(returnee: Returnee, values: dict) -> list[str]:
 
 def update_case(returnee: Returnee, values: dict, *, user: User | None = None, actor: str | None = None) -> list[str]:
     changed = apply_case_fields(returnee, values)
+    if "phone" in changed or "preferred_channel" in changed:
+        _look_again(returnee)  # a new number is tried in the open follow-ups too
     if changed:
         audit.record("returnee.edit", returnee, user=user, actor=actor, details={"fields": changed})
     return changed
@@ -61,6 +66,10 @@ def give_consent(returnee: Returnee, channels, method: str, *, user: User | None
     returnee.consent_events.append(ConsentEvent(
         kind="given" if channels else "refused", channels=" ".join(channels), method=method,
         at=at, recorded_by_id=user.id if user else None, note=note))
+    if channels:
+        _look_again(returnee, at)  # a follow-up waiting for a channel can go on now
+    else:
+        _close_follow_ups(returnee, "withdrew", user, None, at)
 
 
 def withdraw_consent(returnee: Returnee, method: str, *, user: User | None = None, actor: str | None = None,
@@ -76,6 +85,14 @@ def withdraw_consent(returnee: Returnee, method: str, *, user: User | None = Non
     audit.record("returnee.consent.withdraw", returnee, user=user, actor=actor, details={"method": method})
     _close_follow_ups(returnee, "withdrew", user, actor, at)
     return True
+
+
+def _look_again(returnee: Returnee, at=None) -> None:
+    """The dispatcher looks at the returnee's open follow-ups at its next run."""
+    if returnee.id is None:
+        return
+    db.session.execute(update(FollowUp).where(FollowUp.returnee_id == returnee.id, FollowUp.state != "closed")
+                       .values(next_action_at=at or utcnow()).execution_options(synchronize_session="fetch"))
 
 
 def _close_follow_ups(returnee: Returnee, reason: str, user: User | None, actor: str | None, at=None) -> None:
