@@ -36,7 +36,13 @@ def test_kill_9_and_restart(tmp_path):
     command = [sys.executable, "-m", "monitor.cli", "scheduler", "--dispatch-seconds", "1"]
 
     def run_for(seconds: float) -> None:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        """Start the scheduler, let it work `seconds` once it says it is running (starting Python
+        takes seconds on a loaded machine), then kill it."""
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   text=True)
+        started = time.monotonic()
+        while "scheduler running" not in (process.stdout.readline() or "scheduler running"):
+            assert time.monotonic() - started < 120, "the scheduler did not start"
         time.sleep(seconds)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
