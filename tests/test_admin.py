@@ -279,13 +279,14 @@ def test_interview_round_trip(users, returnees, browser_for):
     page = browser.post("/interviews/GE-C-001/m1", {"mode": "visit", "housing_situation": "shelter",
                                                      "action": "complete"})
     assert page.status_code == 422 and "Please answer this question." in page.get_data(as_text=True)
-    response = browser.post("/interviews/GE-C-001/m1", {
-        "mode": "visit", "housing_situation": "shelter", "work_status": "looking", "action": "complete"})
+    # enough answers for an economic and a social score (half their applicable weight)
+    worst = {"housing_situation": "shelter", "housing_can_stay": "no", "housing_basic_needs": "no",
+             "work_status": "looking", "income_covers_needs": "never"}
+    response = browser.post("/interviews/GE-C-001/m1", {"mode": "visit", **worst, "action": "complete"})
     assert response.status_code == 302
     db.session.expire_all()
     saved = db.session.scalar(select(Response))
-    assert saved.disposition == "complete" and stored_answers(saved) == {
-        "housing_situation": "shelter", "work_status": "looking"}
+    assert saved.disposition == "complete" and stored_answers(saved) == worst
     assert (saved.score_economic, saved.score_social) == (0.0, 0.0) and saved.flags == ["no_shelter"]
     detail = browser.get("/returnees/GE-C-001").get_data(as_text=True)
     assert "Homeless or in a shelter" in detail and "0.00" in detail
@@ -298,7 +299,9 @@ def test_rescore_command(app, users, returnees):
     from monitor.responses import operations
 
     response = operations.start_response(returnees["caritas"], "m1", "phone")
-    operations.save_answers(response, [operations.questionnaire_of(response).item("food_cut")], {"food_cut": "often"})
+    questionnaire = operations.questionnaire_of(response)
+    operations.save_answers(response, [questionnaire.item("food_cut"), questionnaire.item("income_covers_needs")],
+                            {"food_cut": "often", "income_covers_needs": "never"})  # half the economic weight
     operations.complete_response(response, actor="test")
     response.score_economic = 0.9  # as if computed with other weights
     db.session.commit()
@@ -320,6 +323,7 @@ def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees,
     from surveys.definition import DEFINITIONS, build_definition
 
     spec = yaml.safe_load((DEFINITIONS / "standard-v1.yaml").read_text(encoding="utf-8"))
+    spec["scoring"] = {"min_weight_share": 0}  # two answers make a score: this is about versions
     v1 = build_definition(copy.deepcopy(spec))
     spec["version"] = 2
     spec["modules"][0]["items"][0]["weight"] = 0.5

@@ -131,7 +131,7 @@ def test_a_valid_file_stores_codes_scores_and_flags(returnees):
     assert first.answers == FULL_ANSWERS
     assert operations.stored_answers(first) == FULL_ANSWERS
     assert (first.mode, first.disposition, first.language) == ("phone", "complete", "ka")
-    assert (first.questionnaire_code, first.questionnaire_version, first.first_follow_up) == ("standard", 1, True)
+    assert (first.questionnaire_code, first.questionnaire_version, first.first_follow_up) == ("standard", 2, True)
     assert first.completed_at == noon("2026-10-05") and first.started_at == noon("2026-10-05")
     assert first.interviewer_id is None
     # Multiple choice and ranking keep their order: first-marked and rank 1 at position 0.
@@ -144,8 +144,9 @@ def test_a_valid_file_stores_codes_scores_and_flags(returnees):
 
     expected = score(registry.current(), FULL_ANSWERS)
     assert first.scores == {**expected.dimensions, "composite": expected.composite}
-    assert (first.score_economic, first.score_social, first.score_psychosocial) == (0.5, 0.5833, 0.165)
-    assert first.score_composite == round((0.5 + 0.5833 + 0.165) / 3, 4)
+    # Scoring rules 2: economic (4 of 9 weight answered) and psychosocial (4 of 14) are below half.
+    assert (first.score_economic, first.score_social, first.score_psychosocial) == (None, 0.5833, None)
+    assert first.score_composite is None
     assert first.flags == FULL_FLAGS
 
     second = response("GE-I-001", "m6")
@@ -155,7 +156,7 @@ def test_a_valid_file_stores_codes_scores_and_flags(returnees):
     assert second.completed_at == noon("2026-11-20")
     expected = score(registry.current(), answers)
     assert second.scores == {**expected.dimensions, "composite": expected.composite}
-    assert (second.score_economic, second.score_social, second.score_psychosocial) == (0.0, 0.5, None)
+    assert (second.score_economic, second.score_social, second.score_psychosocial) == (None, None, None)  # too few
     assert second.flags == []
 
 
@@ -170,7 +171,7 @@ def test_missing_items_are_stored_as_missing_never_invented(returnees):
     assert [(a.item, a.code) for a in stored.answer_rows] == [("housing_situation", "own")]
     assert committed_count("response_answers") == 1
     # Required work_status is missing: accepted, and its dimension has no score.
-    assert stored.scores == {"economic": None, "social": 1.0, "psychosocial": None, "composite": None}
+    assert stored.scores == {"economic": None, "social": None, "psychosocial": None, "composite": None}
     assert stored.flags == []
 
 
@@ -180,7 +181,7 @@ def test_an_explicit_version_is_used_and_an_unknown_one_is_a_file_error(returnee
     assert response("GE-C-001", "m1").questionnaire_version == 1
 
     report = run(csv_file(row("GE-C-002", housing_situation="own"), items=["housing_situation"]), version=7)
-    assert errors(report) == [(0, None, "questionnaire standard has no version 7 (published: 1)")]
+    assert errors(report) == [(0, None, "questionnaire standard has no version 7 (published: 1, 2)")]
     assert committed_count() == 1
 
 
@@ -205,7 +206,7 @@ def test_completed_dispositions_get_answers_and_scores(returnees, disposition):
     assert report.errors == [] and report.created == 1
     stored = response("GE-C-001", "m1")
     assert (stored.disposition, stored.answers) == (disposition, {"feels_safe": "not_safe"})
-    assert stored.scores == {"economic": None, "social": None, "psychosocial": 0.0, "composite": None}
+    assert stored.scores == {"economic": None, "social": None, "psychosocial": None, "composite": None}
     assert stored.flags == ["feels_unsafe"]
 
 
@@ -307,7 +308,7 @@ def test_the_same_case_and_wave_twice_in_a_file(returnees):
 def test_unknown_item_columns_are_a_file_error(returnees):
     report = run(csv_file(row("GE-C-001", housing_situatoin="own"), items=["housing_situatoin", "feels_safe"]))
     assert errors(report) == [(0, None, "unknown columns: housing_situatoin; "
-                                        "an item column is named by an item code of questionnaire standard-v1")]
+                                        "an item column is named by an item code of questionnaire standard-v2")]
     assert str(report.errors[0]).startswith("file: unknown columns: housing_situatoin")
     assert report.file_error and not report.written
 
@@ -404,7 +405,7 @@ def test_reimport_updates_in_place(returnees):
     scores = score(registry.current(), expected)
     assert first_response.scores == {**scores.dimensions, "composite": scores.composite}
     assert (second_response.disposition, second_response.answers) == ("complete", {"housing_situation": "shelter"})
-    assert second_response.flags == ["no_shelter"] and second_response.score_social == 0.0
+    assert second_response.flags == ["no_shelter"] and second_response.score_social is None  # 2 of 7 weight
 
     # Back to a refusal: answers, scores and flags are cleared.
     report = run(csv_file(row("GE-C-002", wave="m6", disposition="refusal", date="2026-11-03")))
@@ -471,7 +472,7 @@ def test_the_audit_entry_of_a_written_import(returnees):
     [entry] = import_audits()
     assert (entry.actor, entry.user_id, entry.object_type, entry.object_id) == ("test", None, None, None)
     assert entry.details == {"file": "responses.csv", "sha256": hashlib.sha256(data).hexdigest(),
-                             "questionnaire": "standard-v1", "rows": 2, "created": 1, "updated": 0,
+                             "questionnaire": "standard-v2", "rows": 2, "created": 1, "updated": 0,
                              "unchanged": 0, "rejected": 1}
     # Scores and flags were written without a per-response audit entry.
     assert db.session.scalar(select(sa.func.count()).select_from(AuditEntry)) == 1
@@ -518,9 +519,9 @@ def test_cli_dry_run(app, returnees, tmp_path):
 
 def test_cli_version_and_file_errors(app, returnees, tmp_path):
     data = csv_file(row("GE-C-001", housing_situation="own"), items=["housing_situation"])
-    result = cli(app, tmp_path, data, "--version", "2")
+    result = cli(app, tmp_path, data, "--version", "3")
     assert result.exit_code == 1
-    assert result.stderr == "error: file: questionnaire standard has no version 2 (published: 1)\n"
+    assert result.stderr == "error: file: questionnaire standard has no version 3 (published: 1, 2)\n"
     assert result.stdout == "nothing written: the file cannot be imported\n"
 
     result = cli(app, tmp_path, data, "--version", "1")
