@@ -249,3 +249,18 @@ def test_web_opt_out_for_senders_that_take_no_replies(app, link):
     returnee = db.session.scalar(select(Returnee).where(Returnee.code == "GE-R-001"))
     db.session.refresh(returnee)
     assert returnee.sms_opted_out_at is not None and not returnee.may_contact("sms") and returnee.may_contact("phone")
+
+
+def test_an_answer_that_must_stand_alone_is_refused_in_the_returnees_language(app, link):
+    from surveys.items import EXCLUSIVE_MESSAGE
+
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    phone.answer("housing", PAGES["housing"])
+    page = phone.answer("income", {**PAGES["income"], "income_sources": ["none", "work"]})
+    assert page.status_code == 422 and page.request.path.endswith("/income")
+    assert str(escape(translator("ru")(EXCLUSIVE_MESSAGE))) in page.get_data(as_text=True)
+    assert "income_sources" not in stored_answers(the_response())
+    page = phone.answer("income", {**PAGES["income"], "income_sources": ["none"]})
+    assert page.request.path.endswith("/social") and stored_answers(the_response())["income_sources"] == ["none"]
