@@ -8,7 +8,8 @@
     {all: [...]}, {any: [...]}, {not: {...}}
 
 A condition on an item that is not answered (or hidden by its own condition) is false, except
-`not_in`, `not` and `answered: false`, which are true.
+`not_in`, `not` and `answered: false`, which are true. Indicators read conditions with a third
+value instead: `evaluate_known` is None (unknown) when the missing answer decides.
 """
 from __future__ import annotations
 
@@ -60,6 +61,24 @@ class Condition:
             return _COMPARISONS[self.kind](value, self.operand)
         except TypeError:
             return False
+
+    def evaluate_known(self, answers: dict) -> bool | None:
+        """Three-valued evaluation, for indicators: None (unknown) when the answer depends on an
+        item missing from `answers`. A comparison on a missing item is unknown (`answered`
+        never is); `all` is false once a part is false, `any` true once a part is true, else
+        unknown if a part is; `not` of unknown is unknown."""
+        if self.kind in ("all", "any"):
+            values = [p.evaluate_known(answers) for p in self.parts]
+            decisive = self.kind == "any"  # True decides `any`, False decides `all`
+            if any(v is decisive for v in values):
+                return decisive
+            return None if any(v is None for v in values) else not decisive
+        if self.kind == "not":
+            value = self.parts[0].evaluate_known(answers)
+            return None if value is None else not value
+        if self.kind != "answered" and answers.get(self.item) in (None, "", []):
+            return None
+        return self.evaluate(answers)
 
     def items(self) -> set[str]:
         """Every item code this condition reads."""

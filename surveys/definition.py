@@ -14,13 +14,18 @@ from pathlib import Path
 import yaml
 
 from surveys.conditions import Condition, ConditionError, parse_condition
-from surveys.items import ITEM_TYPES, Item, SpecError
+from surveys.items import ITEM_TYPES, NON_ANSWERS, Item, SpecError
 
 DEFINITIONS = Path(__file__).resolve().parent / "definitions"
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _ITEM_KEYS = {"code", "type", "text", "help", "instruction", "required", "when", "dimension", "weight", "options",
               "dont_know", "refusable", "scores", "first", "first_text", "min", "max", "min_label", "max_label",
               "reverse"}
+_TOP_KEYS = {"code", "version", "title", "intro", "end", "consent", "dimensions", "thresholds", "flags", "modules",
+             "partial", "groups", "indicators", "scoring"}
+# A dimension score needs at least this share of the weight of its applicable items answered
+# (README "Scoring"): a definition may set its own with `scoring: {min_weight_share: ...}`.
+DEFAULT_MIN_WEIGHT_SHARE = 0.5
 
 
 class DefinitionError(ValueError):
@@ -45,6 +50,14 @@ class Flag:
 
 
 @dataclass
+class Indicator:
+    """A key indicator of the dashboard: true, false, or None when its answers are missing."""
+    code: str
+    label: str
+    when: Condition
+
+
+@dataclass
 class Questionnaire:
     code: str
     version: int
@@ -60,6 +73,10 @@ class Questionnaire:
     # {"through": module} (its required items and those of every module before it answered) or
     # {"share": 0.6} (that share of the applicable required items answered).
     partial: dict = field(default_factory=lambda: {"through": "health"})
+    # Reporting groups of options, code -> label (an option's `group`).
+    groups: dict[str, str] = field(default_factory=dict)
+    indicators: list[Indicator] = field(default_factory=list)
+    min_weight_share: float = DEFAULT_MIN_WEIGHT_SHARE
     source: str = ""
     _items: dict[str, Item] = field(default_factory=dict, repr=False)
 
@@ -119,11 +136,22 @@ class Questionnaire:
         answered = sum(1 for i in applicable if answers.get(i.code) not in (None, "", []))
         return answered / len(applicable) >= self.partial.get("share", 1.0)
 
+    def indicator_values(self, answers: dict, first_follow_up: bool = True) -> dict[str, bool | None]:
+        """Each key indicator, in definition order: True or False, or None (missing) when the
+        answers it depends on were not asked, not given, or only "I do not know" / "I prefer not
+        to say" (three-valued: `all` is False as soon as one part is False, and so on)."""
+        asked = {item.code for module in self.modules_for(first_follow_up) for item in module.items}
+        known = {code: value for code, value in self.effective_answers(answers).items()
+                 if code in asked and self._items[code].is_substantive(value)}
+        return {indicator.code: indicator.when.evaluate_known(known) for indicator in self.indicators}
+
     def texts(self) -> list[str]:
         """Every translatable string, in order, without repeats."""
         found = [self.title, self.intro, self.end, *self.consent.values()]
         found += [d["label"] for d in self.dimensions.values()]
         found += [f.label for f in self.flags]
+        found += list(self.groups.values())
+        found += [i.label for i in self.indicators]
         for module in self.modules:
             found.append(module.title)
             for item in module.items:
@@ -149,6 +177,9 @@ def build_definition(spec, source: str = "<definition>") -> Questionnaire:
             problems.append(f"missing top-level key {key!r}")
     if problems:
         raise DefinitionError(source, problems)
+    unknown = set(spec) - _TOP_KEYS
+    if unknown:
+        problems.append(f"unknown top-level keys {', '.join(sorted(map(str, unknown)))}")
     if not isinstance(spec["version"], int) or spec["version"] < 1:
         problems.append("version must be a whole number from 1")
     consent = spec["consent"]
@@ -172,6 +203,8 @@ def build_definition(spec, source: str = "<definition>") -> Questionnaire:
         partial = {"share": 1.0}
     if not (0 <= thresholds.get("low", -1) <= thresholds.get("high", -1) <= 1):
         problems.append("thresholds need 0 <= low <= high <= 1")
+    min_weight_share = _scoring(spec.get("scoring"), problems)
+    groups = _groups(spec.get("groups"), problems)
 
     modules: list[Module] = []
     seen_items: dict[str, str] = {}
@@ -216,11 +249,98 @@ def build_definition(spec, source: str = "<definition>") -> Questionnaire:
         flags.append(Flag(code, flag_spec.get("label", ""), when))
     if len({f.code for f in flags}) != len(flags):
         problems.append("two flags have the same code")
+    problems += _check_groups(groups, ordered)
+    indicators = _indicators(spec.get("indicators"), by_code, problems)
     if problems:
         raise DefinitionError(source, problems)
     return Questionnaire(code=spec["code"], version=spec["version"], title=spec["title"], intro=spec["intro"],
                          end=spec["end"], consent=consent, dimensions=dimensions, thresholds=thresholds,
-                         flags=flags, modules=modules, partial=partial, source=source)
+                         flags=flags, modules=modules, partial=partial, groups=groups, indicators=indicators,
+                         min_weight_share=min_weight_share, source=source)
+
+
+def _scoring(spec, problems) -> float:
+    """`scoring: {min_weight_share: 0.5}`: the share of a dimension's applicable weight that must
+    be answered for its score (surveys/scoring.py)."""
+    if spec is None:
+        return DEFAULT_MIN_WEIGHT_SHARE
+    if not isinstance(spec, dict) or set(spec) - {"min_weight_share"}:
+        problems.append("scoring takes only min_weight_share")
+        return DEFAULT_MIN_WEIGHT_SHARE
+    share = spec.get("min_weight_share", DEFAULT_MIN_WEIGHT_SHARE)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        problems.append(f"scoring: min_weight_share must be a number from 0 to 1, not {share!r}")
+        return DEFAULT_MIN_WEIGHT_SHARE
+    return float(share)
+
+
+def _groups(spec, problems) -> dict[str, str]:
+    """`groups: {word_of_mouth: {label: ...}}`: reporting groups that options name."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        problems.append("groups must map group codes to {label: ...}")
+        return {}
+    groups = {}
+    for code, group in spec.items():
+        if not _CODE.match(str(code)):
+            problems.append(f"group {code!r}: a code is a-z, 0-9 and _ (at most 40)")
+        elif not isinstance(group, dict) or set(group) != {"label"} or not isinstance(group["label"], str) \
+                or not group["label"].strip():
+            problems.append(f"group {code!r}: needs a label, and only a label")
+        else:
+            groups[str(code)] = group["label"]
+    return groups
+
+
+def _check_groups(groups: dict[str, str], items: list[Item]) -> list[str]:
+    problems, used = [], set()
+    for item in items:
+        named = [o for o in item.options if o.group is not None]
+        for option in named:
+            if option.group not in groups:
+                problems.append(f"item {item.code!r}: option {option.code!r} names unknown group {option.group!r}")
+            used.add(option.group)
+        # A report by group must account for every answer: an item groups all its options or none
+        # ("I do not know" and "I prefer not to say" are no answer and stay out).
+        ungrouped = [o.code for o in item.options if o.group is None and o.code not in NON_ANSWERS]
+        if named and ungrouped:
+            problems.append(f"item {item.code!r}: options {', '.join(ungrouped)} have no group, "
+                            "but others of the item have one")
+    unused = [code for code in groups if code not in used]
+    if unused:
+        problems.append(f"groups {', '.join(unused)} are used by no option")
+    return problems
+
+
+def _indicators(spec, items: dict[str, Item], problems) -> list[Indicator]:
+    """`indicators: {housing_secure: {label: ..., when: <condition>}}`: the dashboard's key
+    indicators, conditions on any items as for flags."""
+    if spec is None:
+        return []
+    if not isinstance(spec, dict):
+        problems.append("indicators must map indicator codes to {label: ..., when: ...}")
+        return []
+    indicators = []
+    for code, indicator in spec.items():
+        owner = f"indicator {code!r}"
+        if not _CODE.match(str(code)):
+            problems.append(f"{owner}: a code is a-z, 0-9 and _ (at most 40)")
+            continue
+        if code in items:
+            problems.append(f"{owner}: has the code of an item (exports list both side by side)")
+        if not isinstance(indicator, dict) or set(indicator) != {"label", "when"} \
+                or not isinstance(indicator["label"], str) or not indicator["label"].strip():
+            problems.append(f"{owner}: needs a label and a condition (when), and nothing else")
+            continue
+        try:
+            when = parse_condition(indicator["when"])
+        except ConditionError as exc:
+            problems.append(f"{owner}: {exc}")
+            continue
+        problems += _check_condition(when, owner, items, before=lambda code: True)
+        indicators.append(Indicator(str(code), indicator["label"], when))
+    return indicators
 
 
 def _build_item(spec, module_code, seen_items, problems) -> Item | None:

@@ -9,16 +9,22 @@ Pure: no Flask, no database. Texts come from the "questionnaire" gettext domain
 Codebook (CSV, UTF-8 with a byte order mark so Excel reads non-Latin scripts, `\\r\\n` lines)
 ------------------------------------------------------------------------------------------
 
-One row per item, then one row per answer option of that item (in definition order).
+One row per item, then one row per answer option of that item (in definition order); after
+the items, one row per reporting group and one per key indicator (`module` and `item` empty).
 
-    module               module code                          (every row)
-    item                 item code                            (every row)
-    type                 single, yesno, multiple, ranked, scale, number, date, text (every row)
+    module               module code                          (item and option rows)
+    item                 item code                            (item and option rows)
+    type                 single, yesno, multiple, ranked, scale, number, date, text; `group`
+                         or `indicator` on the rows after the items
     option               empty on an item row; the option code on an option row
-                         (a scale has one option row per point: 1, 2, ... 5)
+                         (a scale has one option row per point: 1, 2, ... 5); the group or
+                         indicator code on their rows
     dimension            scoring dimension (economic, social, psychosocial), empty if not scored
     weight               the item's weight within its dimension, only for a scored item
     score                option rows: the option's 0..1 score; empty = counts for nothing
+    exclusive            option rows: "yes" when the option cannot be chosen with another
+                         (a multiple item's "none", "I do not know")
+    group                option rows: the option's reporting group code (group rows below)
     required             "yes" when the item must be answered (when shown)
     condition            skip logic, readable: `housing_situation = other`,
                          `distress in (often, always)`, `heard_from includes other`,
@@ -26,9 +32,15 @@ One row per item, then one row per answer option of that item (in definition ord
     first_follow_up_only "yes" when the item's module is asked only at the first follow-up
     min, max             bounds of a number or scale item
     answer               how the answer is stored (one code, a list of codes, a number ...)
+    indicators           item rows: the key indicators that read this item, `a; b`
     label::en ... label::pt_BR
-                         the item text (item row) or option label (option row) in each of
-                         the 13 returnee languages (surveys.translation.LANGUAGES)
+                         the item text (item row), option label (option row), group or
+                         indicator label in each of the 13 returnee languages
+                         (surveys.translation.LANGUAGES)
+
+Group rows: type `group`, option the group code, answer the items whose options it groups.
+Indicator rows: type `indicator`, option the indicator code, condition its rule (true when it
+holds, false when not, empty when the answers it needs are missing).
 
 XLSForm (sheets survey, choices, settings)
 ------------------------------------------
@@ -49,11 +61,20 @@ Form layout, top to bottom:
   `first_follow_up_only` are groups relevant on `${first_follow_up} = 'yes'`. (Its text is not
   in the questionnaire catalog: it reads in English in every language column.)
 - each module is a `begin group` / `end group` named by its code, labelled by its title.
+- after the modules, one `calculate` per key indicator, named by its code: `1` when it holds,
+  `0` when it does not, empty when an answer it needs is missing (not shown, not given, "I do
+  not know" or "I prefer not to say"), with the engine's three-valued logic
+  (`Questionnaire.indicator_values`).
+
+The choices sheet has a `group` column when options have reporting groups (the group code);
+the groups' labels are the choice list `groups`, which no question uses.
 
 Items:
 
     single, yesno   select_one <list>
-    multiple        select_multiple <list>; with `first: true` also `<code>_first`, a
+    multiple        select_multiple <list>, with a constraint when options are exclusive
+                    (`count-selected(.) <= 1 or not(selected(., 'none'))`, message the
+                    engine's); with `first: true` also `<code>_first`, a
                     select_one of the same list with choice_filter `selected(${code}, name)`,
                     required and relevant when more than one answer is chosen (with one
                     answer, that one is the first)
@@ -100,7 +121,8 @@ from typing import IO
 
 from surveys.conditions import Condition
 from surveys.definition import Questionnaire
-from surveys.items import REQUIRED_MESSAGE, Item, MultipleChoice, Option, RankedTopThree, Scale
+from surveys.items import (EXCLUSIVE_MESSAGE, NON_ANSWERS, REQUIRED_MESSAGE, Item, MultipleChoice, Option,
+                           RankedTopThree, Scale)
 from surveys.translation import LANGUAGE_NAMES, LANGUAGES, translator
 
 
@@ -129,9 +151,10 @@ def _number(value) -> str:
 
 # -- codebook ---------------------------------------------------------------------------------
 
-CODEBOOK_COLUMNS = ["module", "item", "type", "option", "dimension", "weight", "score", "required",
-                    "condition", "first_follow_up_only", "min", "max", "answer",
+CODEBOOK_COLUMNS = ["module", "item", "type", "option", "dimension", "weight", "score", "exclusive", "group",
+                    "required", "condition", "first_follow_up_only", "min", "max", "answer", "indicators",
                     *(f"label::{language}" for language in LANGUAGES)]
+INDICATOR_ANSWER = "true, false, or empty when an answer it needs is missing"
 
 
 def describe_condition(condition: Condition) -> str:
@@ -188,6 +211,10 @@ def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
     """The codebook as dicts keyed by CODEBOOK_COLUMNS (what write_codebook writes)."""
     translators = {language: translator(language) for language in LANGUAGES}
     once = {item.code for module in questionnaire.modules if module.first_follow_up_only for item in module.items}
+    reading: dict[str, list[str]] = {}
+    for indicator in questionnaire.indicators:
+        for code in sorted(indicator.when.items(), key=lambda c: questionnaire.items.index(questionnaire.item(c))):
+            reading.setdefault(code, []).append(indicator.code)
     rows = []
     for module in questionnaire.modules:
         for item in module.items:
@@ -200,17 +227,33 @@ def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
                 "condition": describe_condition(item.when) if item.when else "",
                 "first_follow_up_only": "yes" if item.code in once else "",
                 "min": "" if low is None else str(low), "max": "" if high is None else str(high),
-                "answer": _answer_format(item),
+                "answer": _answer_format(item), "indicators": "; ".join(reading.get(item.code, [])),
             }
             row.update({f"label::{lang}": t(item.text) for lang, t in translators.items()})
             rows.append(row)
             for option, labels in _option_rows(item, translators):
                 option_row = {column: "" for column in CODEBOOK_COLUMNS}
                 option_row.update({"module": module.code, "item": item.code, "type": item.type_name,
-                                   "option": option.code, "score": _number(option.score)})
+                                   "option": option.code, "score": _number(option.score),
+                                   "exclusive": "yes" if option.exclusive else "", "group": option.group or ""})
                 option_row.update({f"label::{lang}": label for lang, label in labels.items()})
                 rows.append(option_row)
+    for code, label in questionnaire.groups.items():
+        users = [item.code for item in questionnaire.items if any(o.group == code for o in item.options)]
+        rows.append(_extra_row(translators, type="group", option=code, answer="options of " + ", ".join(users),
+                               label=label))
+    for indicator in questionnaire.indicators:
+        rows.append(_extra_row(translators, type="indicator", option=indicator.code,
+                               condition=describe_condition(indicator.when), answer=INDICATOR_ANSWER,
+                               label=indicator.label))
     return rows
+
+
+def _extra_row(translators, label: str, **columns) -> dict[str, str]:
+    row = {column: "" for column in CODEBOOK_COLUMNS}
+    row.update(columns)
+    row.update({f"label::{lang}": t(label) for lang, t in translators.items()})
+    return row
 
 
 def _option_rows(item: Item, translators) -> list[tuple[Option, dict[str, str]]]:
@@ -329,6 +372,42 @@ def relevant_expression(questionnaire: Questionnaire, condition: Condition) -> s
     return f"(not({shown}) or {expression})" if when_unanswered else f"({shown} and {expression})"
 
 
+def _known(questionnaire: Questionnaire, item: Item) -> str:
+    """XPath: the item has an answer that counts for an indicator (shown, given, and not only
+    "I do not know" / "I prefer not to say"), as `Item.is_substantive` on effective answers."""
+    ref = _ref(item.code)
+    parts = [f"({relevant_expression(questionnaire, item.when)})"] if item.when else []
+    parts.append(f"{ref} != ''")
+    is_list = _VALUE_KIND.get(item.type_name) == "list"
+    for code in sorted(NON_ANSWERS & item.option_codes()):
+        parts.append(f"not(selected({ref}, {xpath_string(code)}))" if is_list else f"{ref} != {xpath_string(code)}")
+    return " and ".join(parts)
+
+
+def _joined(operator: str, parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else "(" + f" {operator} ".join(parts) + ")"
+
+
+def indicator_expressions(questionnaire: Questionnaire, condition: Condition) -> tuple[str, str]:
+    """(XPath true when the condition surely holds, XPath true when it surely fails): neither
+    holds when a missing answer decides, as `Condition.evaluate_known` (Kleene's logic)."""
+    if condition.kind in ("all", "any"):
+        parts = [indicator_expressions(questionnaire, p) for p in condition.parts]
+        holds, fails = [h for h, _f in parts], [f for _h, f in parts]
+        if condition.kind == "all":  # holds when every part holds, fails when one fails
+            return _joined("and", holds), _joined("or", fails)
+        return _joined("or", holds), _joined("and", fails)
+    if condition.kind == "not":
+        holds, fails = indicator_expressions(questionnaire, condition.parts[0])
+        return fails, holds
+    item = questionnaire.item(condition.item)
+    known = _known(questionnaire, item)
+    if condition.kind == "answered":
+        return (f"({known})", f"not({known})") if condition.operand else (f"not({known})", f"({known})")
+    expression, _when_unanswered = _leaf(item, condition)
+    return f"({known} and {expression})", f"({known} and not({expression}))"
+
+
 # -- XLSForm ----------------------------------------------------------------------------------
 
 FIRST_FOLLOW_UP_TEXT = "For the interviewer: is this the first follow-up with this returnee (about one month after return)?"
@@ -361,11 +440,14 @@ class _Texts:
 
 class _ChoiceLists:
     def __init__(self):
-        self.lists: dict[str, list[tuple[str, dict[str, str]]]] = {}
+        # list name -> [(code, {language: label}, reporting group or None)]
+        self.lists: dict[str, list[tuple[str, dict[str, str], str | None]]] = {}
         self._by_content: dict[tuple, str] = {}
 
-    def add(self, preferred: str, choices: list[tuple[str, dict[str, str]]]) -> str:
-        key = tuple((code, tuple(sorted(labels.items()))) for code, labels in choices)
+    def add(self, preferred: str, choices: list[tuple]) -> str:
+        """`choices`: (code, labels) or (code, labels, group)."""
+        choices = [(c[0], c[1], c[2] if len(c) > 2 else None) for c in choices]
+        key = tuple((code, tuple(sorted(labels.items())), group) for code, labels, group in choices)
         if key in self._by_content:
             return self._by_content[key]
         name, n = preferred, 1
@@ -408,7 +490,7 @@ class _Form:
                                                                  or any(c.isspace() for c in option.code)):
                     self.problems.append(f"item {item.code!r}: option code {option.code!r} has a space, which "
                                          f"a {item.type_name} item cannot carry in XLSForm")
-            choices = [(o.code, self.text(o.label)) for o in item.options]
+            choices = [(o.code, self.text(o.label), o.group) for o in item.options]
         if preferred is None:
             preferred = "_".join(o.code for o in item.options) if item.type_name == "yesno" else item.code
         return self.choices.add(preferred, choices)
@@ -447,6 +529,12 @@ def xlsform_sheets(questionnaire: Questionnaire) -> dict[str, tuple[list[str], l
         for item in module.items:
             _add_item(form, item)
         form.add("end group", "")
+    for indicator in q.indicators:
+        holds, fails = indicator_expressions(q, indicator.when)
+        form.add("calculate", form.claim(indicator.code, f"indicator {indicator.code!r}"),
+                 calculation=f"if({holds}, 1, if({fails}, 0, ''))")
+    if q.groups:
+        form.choices.add("groups", [(code, t(label)) for code, label in q.groups.items()])
     if q.end:
         form.add("note", form.claim("thanks", "the closing note"), label=t(q.end))
 
@@ -482,8 +570,12 @@ def _add_item(form: _Form, item: Item) -> None:
 
     if name in ("single", "yesno", "multiple", "scale"):
         choices = form.item_choices(item)
+        exclusive = sorted(item.exclusive_codes()) if isinstance(item, MultipleChoice) else []
+        alone = " or ".join(f"selected(., {xpath_string(code)})" for code in exclusive)
         form.add(f"{'select_multiple' if name == 'multiple' else 'select_one'} {choices}", item.code,
                  label=t(item.text), relevant=relevant, appearance="likert" if name == "scale" else None,
+                 constraint=f"count-selected(.) <= 1 or not({alone})" if exclusive else None,
+                 constraint_message=t(EXCLUSIVE_MESSAGE) if exclusive else None,
                  **common, **required)
         if isinstance(item, MultipleChoice) and item.ask_first:
             first = form.claim(f"{item.code}_first", f"the first answer of item {item.code!r}")
@@ -533,9 +625,11 @@ def _sheets(form: _Form) -> dict[str, tuple[list[str], list[list]]]:
                 value = value.get(language) if value else None
             line.append(value)
         survey.append(line)
-    choices_header = ["list_name", "name", *(f"label::{languages[lang]}" for lang in LANGUAGES)]
-    choices = [[list_name, code, *(labels[lang] for lang in LANGUAGES)]
-               for list_name, entries in form.choices.lists.items() for code, labels in entries]
+    grouped = any(group for entries in form.choices.lists.values() for _c, _l, group in entries)
+    choices_header = ["list_name", "name", *(f"label::{languages[lang]}" for lang in LANGUAGES),
+                      *(["group"] if grouped else [])]
+    choices = [[list_name, code, *(labels[lang] for lang in LANGUAGES), *([group] if grouped else [])]
+               for list_name, entries in form.choices.lists.items() for code, labels, group in entries]
     q = form.questionnaire
     settings_header = ["form_title", "form_id", "version", "default_language"]
     settings = [[q.title, f"{q.code}_v{q.version}", str(q.version), languages["en"]]]

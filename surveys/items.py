@@ -6,6 +6,10 @@
 - `recode` gives the 0..1 score of an answer, or None when it is not scored;
 - `texts` lists the translatable strings (surveys/exports.py maps each type to XLSForm).
 
+Options of choice items carry a `score`, a reporting `group` and, in a multiple item,
+`exclusive: true` for an answer that stands alone ("none"; "I do not know" and "I prefer not to
+say" always do there).
+
 Error messages are gettext message ids of the "questionnaire" domain (marked with N_), with
 their parameters; the web layer translates them into the returnee's language.
 """
@@ -34,9 +38,15 @@ class SpecError(ValueError):
     pass
 
 
+# A multiple answer with an exclusive option ("none", "I do not know") beside another one. It
+# names no option: message parameters are not translated, and the returnee sees the options.
+EXCLUSIVE_MESSAGE = N_("One of the answers you chose can only be chosen on its own. Choose it alone, or untick it.")
+
 DONT_KNOW = "dont_know"
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
 _EXTRA_OPTIONS = {DONT_KNOW: N_("I do not know"), PREFER_NOT_TO_SAY: N_("I prefer not to say")}
+# Answers that are given but say nothing: missing information, not a "not applicable".
+NON_ANSWERS = frozenset(_EXTRA_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,14 @@ class Option:
     code: str
     label: str
     score: float | None = None
+    # Cannot be chosen together with any other answer ("none", "I do not know"): multiple only.
+    exclusive: bool = False
+    # A reporting group (a code of the definition's `groups:`), e.g. word_of_mouth.
+    group: str | None = None
+
+
+# What the options of a choice item may carry.
+OPTION_KEYS = ("code", "label", "score", "exclusive", "group")
 
 
 @dataclass
@@ -107,6 +125,20 @@ class Item:
         """The option codes in an answer (for exports and conditions)."""
         return []
 
+    def groups_of(self, value) -> list[str]:
+        """The reporting groups of the options in an answer, in answer order, each once
+        (ungrouped options add nothing): ["word_of_mouth", "return_services"]."""
+        groups = {o.code: o.group for o in self.options if o.group}
+        return list(dict.fromkeys(groups[c] for c in self.codes_of(value) if c in groups))
+
+    def is_substantive(self, value) -> bool:
+        """Whether an answer says something: given, and not only "I do not know" or "I prefer
+        not to say" (which count as missing in indicators and in a dimension's answered share)."""
+        if value in (None, "", []):
+            return False
+        codes = self.codes_of(value)
+        return not codes or any(c not in NON_ANSWERS for c in codes)
+
     def check(self, dimensions) -> list[str]:
         """Problems with this item's definition, beyond what from_spec refused."""
         problems = []
@@ -135,6 +167,7 @@ def _all(form, name: str) -> list[str]:
 @dataclass
 class ChoiceItem(Item):
     takes_options = True
+    takes_several = False  # several options in one answer, any of which may be exclusive
     choice_options: list[Option] = field(default_factory=list)
 
     def configure(self, spec):
@@ -145,18 +178,30 @@ class ChoiceItem(Item):
         for entry in raw:
             if not isinstance(entry, dict) or "code" not in entry or "label" not in entry:
                 raise SpecError(f"item {self.code!r}: every option needs a code and a label, not {entry!r}")
-            if set(entry) - {"code", "label", "score"}:
+            if set(entry) - set(OPTION_KEYS):
                 # Most often an unquoted label with a comma, which YAML splits into keys.
                 raise SpecError(f"item {self.code!r}: option {entry['code']!r} has unknown keys "
-                                f"{', '.join(map(str, sorted(set(entry) - {'code', 'label', 'score'}, key=str)))} "
+                                f"{', '.join(map(str, sorted(set(entry) - set(OPTION_KEYS), key=str)))} "
                                 "(a label with a comma needs quotes)")
             score = entry.get("score")
             if score is not None and not (isinstance(score, (int, float)) and 0 <= score <= 1):
                 raise SpecError(f"item {self.code!r}: option {entry['code']!r} has score {score!r}, not between 0 and 1")
-            options.append(Option(str(entry["code"]), str(entry["label"]), score))
+            exclusive = entry.get("exclusive", False)
+            if not isinstance(exclusive, bool):
+                raise SpecError(f"item {self.code!r}: option {entry['code']!r}: exclusive is true or false, "
+                                f"not {exclusive!r}")
+            if exclusive and not self.takes_several:
+                raise SpecError(f"item {self.code!r}: option {entry['code']!r} is exclusive, which only a "
+                                f"multiple item can use (one answer of a {self.type_name} item excludes the others)")
+            group = entry.get("group")
+            if group is not None and not isinstance(group, str):
+                raise SpecError(f"item {self.code!r}: option {entry['code']!r}: group must be a group code, "
+                                f"not {group!r}")
+            options.append(Option(str(entry["code"]), str(entry["label"]), score, exclusive, group))
         for flag, code in (("dont_know", DONT_KNOW), ("refusable", PREFER_NOT_TO_SAY)):
             if spec.get(flag):
-                options.append(Option(code, _EXTRA_OPTIONS[code]))
+                # "I do not know" beside an answer means nothing: in a multiple item it stands alone.
+                options.append(Option(code, _EXTRA_OPTIONS[code], exclusive=self.takes_several))
         self.choice_options = options
 
     @property
@@ -237,6 +282,7 @@ class MultipleChoice(ListChoiceItem):
 
     type_name = "multiple"
     template = "multiple"
+    takes_several = True
     ask_first: bool = False
     first_text: str | None = None
 
@@ -254,6 +300,8 @@ class MultipleChoice(ListChoiceItem):
         chosen = _all(form, self.code)
         if not chosen:
             return None
+        if len(set(chosen)) > 1 and self.exclusive_codes() & set(chosen):
+            raise AnswerError(EXCLUSIVE_MESSAGE)  # before asking which came first
         first = _first(form, f"{self.code}__first") if self.ask_first else ""
         if self.ask_first and len(chosen) > 1 and not first:
             raise AnswerError(N_("Please say which one came first."))
@@ -266,7 +314,13 @@ class MultipleChoice(ListChoiceItem):
     def normalise(self, value):
         if value in (None, "", []):
             return None
-        return self._check([c for c in self._codes(value) if c])
+        codes = self._check([c for c in self._codes(value) if c])
+        if len(codes) > 1 and self.exclusive_codes() & set(codes):
+            raise AnswerError(EXCLUSIVE_MESSAGE)
+        return codes
+
+    def exclusive_codes(self) -> set[str]:
+        return {o.code for o in self.options if o.exclusive}
 
 
 @dataclass

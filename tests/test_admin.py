@@ -284,13 +284,14 @@ def test_interview_round_trip(users, returnees, browser_for):
     page = browser.post("/interviews/GE-C-001/m1", {"mode": "visit", "housing_situation": "shelter",
                                                      "action": "complete"})
     assert page.status_code == 422 and "Please answer this question." in page.get_data(as_text=True)
-    response = browser.post("/interviews/GE-C-001/m1", {
-        "mode": "visit", "housing_situation": "shelter", "work_status": "looking", "action": "complete"})
+    # enough answers for an economic and a social score (half their applicable weight)
+    worst = {"housing_situation": "shelter", "housing_can_stay": "no", "housing_basic_needs": "no",
+             "work_status": "looking", "income_covers_needs": "never"}
+    response = browser.post("/interviews/GE-C-001/m1", {"mode": "visit", **worst, "action": "complete"})
     assert response.status_code == 302
     db.session.expire_all()
     saved = db.session.scalar(select(Response))
-    assert saved.disposition == "1.1" and stored_answers(saved) == {
-        "housing_situation": "shelter", "work_status": "looking"}
+    assert saved.disposition == "1.1" and stored_answers(saved) == worst
     assert (saved.score_economic, saved.score_social) == (0.0, 0.0) and saved.flags == ["no_shelter"]
     detail = browser.get("/returnees/GE-C-001").get_data(as_text=True)
     assert "Homeless or in a shelter" in detail and "0.00" in detail
@@ -320,7 +321,9 @@ def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches
     from tests.conftest import make_follow_up
 
     response = operations.start_response(make_follow_up(returnees["caritas"], "m1"), "phone")
-    operations.save_answers(response, [operations.questionnaire_of(response).item("food_cut")], {"food_cut": "often"})
+    questionnaire = operations.questionnaire_of(response)
+    operations.save_answers(response, [questionnaire.item("food_cut"), questionnaire.item("income_covers_needs")],
+                            {"food_cut": "often", "income_covers_needs": "never"})  # half the economic weight
     complete_response(response, actor="test")
     db.session.commit()
     assert [(r.version, r.economic) for r in response.score_rows] == [(1, 0.0)]
@@ -343,7 +346,9 @@ def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches
     assert last_audit().action == "scoring.activate"
     # A response completed now is scored under the newest version.
     later = operations.start_response(make_follow_up(returnees["iom-ge"], "m1"), "phone")
-    operations.save_answers(later, [operations.questionnaire_of(later).item("food_cut")], {"food_cut": "often"})
+    questionnaire = operations.questionnaire_of(later)
+    operations.save_answers(later, [questionnaire.item("food_cut"), questionnaire.item("income_covers_needs")],
+                            {"food_cut": "often", "income_covers_needs": "never"})  # half the economic weight
     complete_response(later, actor="test")
     db.session.commit()
     assert [r.version for r in later.score_rows] == [2]
@@ -361,6 +366,7 @@ def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees,
     from surveys.definition import DEFINITIONS, build_definition
 
     spec = yaml.safe_load((DEFINITIONS / "standard-v1.yaml").read_text(encoding="utf-8"))
+    spec["scoring"] = {"min_weight_share": 0}  # two answers make a score: this is about versions
     v1 = build_definition(copy.deepcopy(spec))
     spec["version"] = 2
     spec["modules"][0]["items"][0]["weight"] = 0.5

@@ -23,8 +23,8 @@ from monitor.exports_cli import export_command
 from surveys import registry
 from surveys.conditions import parse_condition
 from surveys.definition import build_definition
-from surveys.exports import (CODEBOOK_COLUMNS, ExportError, codebook_rows, relevant_expression, write_codebook,
-                             write_xlsform, xlsform_language, xlsform_sheets)
+from surveys.exports import (CODEBOOK_COLUMNS, ExportError, codebook_rows, indicator_expressions, relevant_expression,
+                             write_codebook, write_xlsform, xlsform_language, xlsform_sheets)
 from surveys.items import Scale
 from surveys.translation import LANGUAGES, translator
 
@@ -465,7 +465,7 @@ def test_export_commands_write_the_files(tmp_path, standard):
     (["codebook", "-o", "{tmp}"], "cannot write {tmp}: it is a directory"),
     (["xlsform", "-o", "{tmp}/file.txt/form.xlsx"], "cannot write {tmp}/file.txt/form.xlsx: Not a directory"),
     (["xlsform", "-o", "{tmp}/form.xls"], "must end in .xlsx"),
-    (["codebook", "-o", "{tmp}/cb.csv", "--version", "99"], "there is no standard questionnaire version 99 (known: 1)"),
+    (["codebook", "-o", "{tmp}/cb.csv", "--version", "99"], "there is no standard questionnaire version 99 (known: 1, 2)"),
 ])
 def test_export_commands_fail_cleanly(tmp_path, args, message):
     (tmp_path / "file.txt").write_text("a file, not a directory")
@@ -488,3 +488,195 @@ def test_export_group_runs_under_the_flask_cli(tmp_path):
     result = app.test_cli_runner().invoke(args=["export", "codebook", "-o", str(tmp_path / "cb.csv")])
     assert result.exit_code == 0, result.output
     assert read_codebook((tmp_path / "cb.csv").read_bytes())[0]["item"] == "housing_situation"
+
+
+# -- exclusive options, reporting groups, key indicators -----------------------------------------
+
+def reporting_spec() -> dict:
+    spec = every_type_spec()
+    items = spec["modules"][0]["items"]
+    channels = next(i for i in items if i["code"] == "channels")
+    channels["options"] = [{"code": "radio", "label": "Radio", "group": "media"},
+                           {"code": "tv", "label": "TV", "group": "media"},
+                           {"code": "other", "label": "Other", "group": "elsewhere"},
+                           {"code": "none", "label": "None of these", "group": "elsewhere", "exclusive": True}]
+    channels["dont_know"] = True
+    spec["groups"] = {"media": {"label": "Media"}, "elsewhere": {"label": "Elsewhere"}}
+    spec["indicators"] = {
+        "has_paid_job": {"label": "Has a paid job", "when": {"item": "job", "equals": "yes_paid"}},
+        "ok_and_small": {"label": "OK and small", "when": {"all": [{"item": "ok", "equals": "yes"},
+                                                                   {"item": "size", "lte": 3}]}},
+        "without_radio": {"label": "No radio", "when": {"not": {"item": "channels", "includes": "radio"}}},
+        "other_job_given": {"label": "Other job given", "when": {"item": "job_other", "answered": True}},
+    }
+    return spec
+
+
+@pytest.fixture(scope="module")
+def reporting():
+    return build_definition(reporting_spec())
+
+
+def test_exclusive_options_get_a_constraint(reporting, tmp_path):
+    _xform, root = to_xform(reporting, tmp_path / "reporting.xlsx")
+    channels = binds(root)["/data/basics/channels"]
+    assert squeeze(channels["constraint"]) == (
+        "count-selected(.) <= 1 or not(selected(., 'dont_know') or selected(., 'none'))")
+    texts = translations(root)
+    assert texts["English (en)"]["/data/basics/channels:jr:constraintMsg"] == (
+        "One of the answers you chose can only be chosen on its own. Choose it alone, or untick it.")
+    for language in TRANSLATED:
+        assert texts[xlsform_language(language)]["/data/basics/channels:jr:constraintMsg"] == (
+            translator(language)("One of the answers you chose can only be chosen on its own. "
+                                 "Choose it alone, or untick it.").replace("\xa0", " "))
+    # without exclusive options, no constraint
+    assert "constraint" not in binds(to_xform(build_definition(every_type_spec()), tmp_path / "e.xlsx")[1])[
+        "/data/basics/channels"]
+
+
+def test_groups_are_a_column_of_the_choices_and_a_list_of_their_own(reporting, tmp_path):
+    sheets = xlsform_sheets(reporting)
+    header, rows = sheets["choices"]
+    assert header[-1] == "group"
+    by_name = {(r[0], r[1]): r for r in rows}
+    assert by_name[("channels", "radio")][-1] == "media" and by_name[("channels", "none")][-1] == "elsewhere"
+    assert by_name[("channels", "dont_know")][-1] is None and by_name[("job", "yes_paid")][-1] is None
+    assert by_name[("groups", "media")][2] == "Media"  # the label, English column first
+    xform, _root = to_xform(reporting, tmp_path / "reporting.xlsx")
+    assert "<name>radio</name><group>media</group>" in xform
+    assert "group" not in xlsform_sheets(build_definition(every_type_spec()))["choices"][0]
+
+
+def test_indicators_are_calculates_with_three_values(reporting, tmp_path):
+    _xform, root = to_xform(reporting, tmp_path / "reporting.xlsx")
+    nodes = binds(root)
+    calculate = {path.rsplit("/", 1)[1]: squeeze(b.get("calculate")) for path, b in nodes.items() if b.get("calculate")}
+    assert calculate["has_paid_job"] == (
+        "if(( /data/basics/job != '' and /data/basics/job = 'yes_paid'), 1, "
+        "if(( /data/basics/job != '' and not( /data/basics/job = 'yes_paid')), 0, ''))")
+    # all: holds when both hold, fails when one fails; "I do not know" is no answer
+    known_ok = "/data/basics/ok != '' and /data/basics/ok != 'dont_know' and /data/basics/ok != 'prefer_not_to_say'"
+    known_size = "/data/basics/size != ''"
+    assert calculate["ok_and_small"] == (
+        f"if((( {known_ok} and /data/basics/ok = 'yes') and ( {known_size} and /data/basics/size <= 3)), 1, "
+        f"if((( {known_ok} and not( /data/basics/ok = 'yes')) or ( {known_size} and not( /data/basics/size <= 3))), 0, ''))")
+    known_channels = "/data/basics/channels != '' and not(selected( /data/basics/channels , 'dont_know'))"
+    assert calculate["without_radio"] == (
+        f"if(( {known_channels} and not(selected( /data/basics/channels , 'radio'))), 1, "
+        f"if(( {known_channels} and selected( /data/basics/channels , 'radio')), 0, ''))")
+    # an item with a condition of its own counts only while it is shown
+    assert calculate["other_job_given"] == (
+        "if((( /data/basics/job = 'other') and /data/basics/job_other != ''), 1, "
+        "if(not(( /data/basics/job = 'other') and /data/basics/job_other != ''), 0, ''))")
+    assert "/data/has_paid_job" in nodes  # after the modules, outside their groups
+
+
+def test_indicator_names_clash_like_any_other(reporting):
+    spec = reporting_spec()
+    spec["indicators"]["intro"] = {"label": "Intro", "when": {"item": "size", "gt": 1}}
+    with pytest.raises(ExportError, match="'intro'"):
+        xlsform_sheets(build_definition(spec))
+
+
+def test_codebook_shows_exclusive_groups_and_indicators(reporting):
+    rows = codebook_rows(reporting)
+    assert CODEBOOK_COLUMNS[7:9] == ["exclusive", "group"] and "indicators" in CODEBOOK_COLUMNS
+    options = {(r["item"], r["option"]): r for r in rows if r["item"] and r["option"]}
+    assert options[("channels", "none")]["exclusive"] == "yes" and options[("channels", "none")]["group"] == "elsewhere"
+    assert options[("channels", "dont_know")]["exclusive"] == "yes" and options[("channels", "dont_know")]["group"] == ""
+    assert options[("channels", "radio")]["exclusive"] == "" and options[("channels", "radio")]["group"] == "media"
+    items = {r["item"]: r for r in rows if r["item"] and not r["option"]}
+    assert items["job"]["indicators"] == "has_paid_job"  # the items a condition names
+    assert items["job_other"]["indicators"] == "other_job_given"
+    assert items["ok"]["indicators"] == "ok_and_small" and items["size"]["indicators"] == "ok_and_small"
+    assert items["mood"]["indicators"] == ""
+    extra = [r for r in rows if not r["item"]]
+    assert [(r["type"], r["option"]) for r in extra] == [
+        ("group", "media"), ("group", "elsewhere"), ("indicator", "has_paid_job"), ("indicator", "ok_and_small"),
+        ("indicator", "without_radio"), ("indicator", "other_job_given")]
+    assert extra[0]["label::en"] == "Media" and extra[0]["answer"] == "options of channels"
+    assert extra[3]["condition"] == "ok = yes and size <= 3" and extra[3]["label::en"] == "OK and small"
+    assert all(r["module"] == "" for r in extra)
+
+
+class _Node(str):
+    """An XForm node's value in a tiny XPath 1.0 evaluator: a string that compares with
+    numbers as a number ('' is NaN, so every comparison with a number is false)."""
+
+    def _number(self):
+        try:
+            return float(self)
+        except ValueError:
+            return float("nan")
+
+    def __eq__(self, other):
+        return self._number() == other if isinstance(other, (int, float)) else str.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+    def __lt__(self, other):
+        return self._number() < other
+
+    def __le__(self, other):
+        return self._number() <= other
+
+    def __gt__(self, other):
+        return self._number() > other
+
+    def __ge__(self, other):
+        return self._number() >= other
+
+
+def evaluate_xpath(expression: str, values: dict[str, str]):
+    """Evaluate the XPath this module writes (refs, = != < <= > >=, and/or/not, selected,
+    count-selected, if, true(), false()) by turning it into Python."""
+    python = re.sub(r"\$\{(\w+)\}", r"V['\1']", expression)
+    python = re.sub(r"(?<![!<>=])=(?!=)", "==", python)
+    python = python.replace("count-selected(", "count_selected(").replace("true()", "True").replace("false()", "False")
+    python = re.sub(r"\bif\(", "if_(", python)
+    functions = {
+        "V": {k: _Node(v) for k, v in values.items()},
+        "selected": lambda value, code: code in str(value).split(),
+        "count_selected": lambda value: len(str(value).split()),
+        "if_": lambda test, yes, no: yes if test else no,
+    }
+    return eval(python, functions)  # noqa: S307 -- expressions built by the code under test
+
+
+def xform_values(questionnaire, answers) -> dict[str, str]:
+    """What an XForm holds: '' for an item not shown or not answered, lists space-separated."""
+    effective = questionnaire.effective_answers(answers)
+    shown = {i.code for i in questionnaire.visible_items(answers)}
+    values = {}
+    for item in questionnaire.items:
+        value = effective.get(item.code) if item.code in shown else None
+        values[item.code] = "" if value is None else " ".join(value) if isinstance(value, list) else str(value)
+    return values
+
+
+def test_indicator_calculates_agree_with_the_engine(reporting):
+    import itertools
+
+    calculations = {ind.code: "if({}, 1, if({}, 0, ''))".format(*indicator_expressions(reporting, ind.when))
+                    for ind in reporting.indicators}
+    as_xform = {True: 1, False: 0, None: ""}
+    for job, job_other, ok, size, channels in itertools.product(
+            ["yes_paid", "unpaid", "other", None], ["a farm", None],
+            ["yes", "no", "dont_know", "prefer_not_to_say", None], [1, 5, None],
+            [["radio"], ["tv", "other"], ["dont_know"], ["none"], None]):
+        answers = {k: v for k, v in {"job": job, "job_other": job_other, "ok": ok, "size": size,
+                                     "channels": channels}.items() if v is not None}
+        engine = reporting.indicator_values(answers)
+        values = xform_values(reporting, answers)
+        for code, calculation in calculations.items():
+            assert evaluate_xpath(calculation, values) == as_xform[engine[code]], (code, answers)
+
+
+def test_the_evaluator_has_teeth():
+    assert evaluate_xpath("${a} = 'x' and not(${b} <= 3)", {"a": "x", "b": "4"}) is True
+    assert evaluate_xpath("${b} <= 3", {"b": ""}) is False and evaluate_xpath("${b} > 3", {"b": ""}) is False
+    assert evaluate_xpath("if(selected(${c}, 'y'), 1, 0)", {"c": "x y"}) == 1
+    assert evaluate_xpath("count-selected(${c}) <= 1 or not(selected(${c}, 'none'))", {"c": "none x"}) is False

@@ -146,7 +146,7 @@ def test_a_valid_file_stores_codes_scores_and_flags(returnees):
     assert first.answers == FULL_ANSWERS
     assert operations.stored_answers(first) == FULL_ANSWERS
     assert (first.mode, first.disposition, first.language) == ("phone", "1.1", "ka")
-    assert (first.questionnaire_code, first.questionnaire_version, first.first_follow_up) == ("standard", 1, True)
+    assert (first.questionnaire_code, first.questionnaire_version, first.first_follow_up) == ("standard", 2, True)
     assert first.completed_at == noon("2026-10-05") and first.started_at == noon("2026-10-05")
     assert first.interviewer_id is None
     # Multiple choice and ranking keep their order: first-marked and rank 1 at position 0.
@@ -159,8 +159,9 @@ def test_a_valid_file_stores_codes_scores_and_flags(returnees):
 
     expected = score(registry.current(), FULL_ANSWERS)
     assert first.scores == {**expected.dimensions, "composite": expected.composite}
-    assert (first.score_economic, first.score_social, first.score_psychosocial) == (0.5, 0.5833, 0.165)
-    assert first.score_composite == round((0.5 + 0.5833 + 0.165) / 3, 4)
+    # Scoring rules 2: economic (4 of 9 weight answered) and psychosocial (4 of 14) are below half.
+    assert (first.score_economic, first.score_social, first.score_psychosocial) == (None, 0.5833, None)
+    assert first.score_composite is None
     assert first.flags == FULL_FLAGS
 
     second = response("GE-I-001", "m6")
@@ -171,7 +172,7 @@ def test_a_valid_file_stores_codes_scores_and_flags(returnees):
     assert second.completed_at == noon("2026-11-20")
     expected = score(registry.current(), answers)
     assert second.scores == {**expected.dimensions, "composite": expected.composite}
-    assert (second.score_economic, second.score_social, second.score_psychosocial) == (0.0, 0.5, None)
+    assert (second.score_economic, second.score_social, second.score_psychosocial) == (None, None, None)  # too few
     assert second.flags == []
 
     # Each response belongs to the follow-up of its case and wave, closed with the row's code.
@@ -193,7 +194,7 @@ def test_missing_items_are_stored_as_missing_never_invented(returnees):
     assert [(a.item, a.code) for a in stored.answer_rows] == [("housing_situation", "own")]
     assert committed_count("response_answers") == 1
     # Required work_status is missing: accepted, and its dimension has no score.
-    assert stored.scores == {"economic": None, "social": 1.0, "psychosocial": None, "composite": None}
+    assert stored.scores == {"economic": None, "social": None, "psychosocial": None, "composite": None}
     assert stored.flags == []
 
 
@@ -203,7 +204,7 @@ def test_an_explicit_version_is_used_and_an_unknown_one_is_a_file_error(returnee
     assert response("GE-C-001", "m1").questionnaire_version == 1
 
     report = run(csv_file(row("GE-C-002", housing_situation="own"), items=["housing_situation"]), version=7)
-    assert errors(report) == [(0, None, "questionnaire standard has no version 7 (published: 1)")]
+    assert errors(report) == [(0, None, "questionnaire standard has no version 7 (published: 1, 2)")]
     assert committed_count() == 1
 
 
@@ -268,7 +269,7 @@ def test_completed_dispositions_get_answers_and_scores(returnees, disposition):
     assert report.errors == [] and report.created == 1
     stored = response("GE-C-001", "m1")
     assert (stored.disposition, stored.answers) == (disposition, {"feels_safe": "not_safe"})
-    assert stored.scores == {"economic": None, "social": None, "psychosocial": 0.0, "composite": None}
+    assert stored.scores == {"economic": None, "social": None, "psychosocial": None, "composite": None}
     assert stored.flags == ["feels_unsafe"]
 
 
@@ -407,7 +408,7 @@ def test_the_same_case_and_wave_twice_in_a_file(returnees):
 def test_unknown_item_columns_are_a_file_error(returnees):
     report = run(csv_file(row("GE-C-001", housing_situatoin="own"), items=["housing_situatoin", "feels_safe"]))
     assert errors(report) == [(0, None, "unknown columns: housing_situatoin; "
-                                        "an item column is named by an item code of questionnaire standard-v1")]
+                                        "an item column is named by an item code of questionnaire standard-v2")]
     assert str(report.errors[0]).startswith("file: unknown columns: housing_situatoin")
     assert report.file_error and not report.written
 
@@ -518,7 +519,7 @@ def test_reimport_updates_in_place(returnees):
     assert first_response.scores == {**scores.dimensions, "composite": scores.composite}
     assert (second_response.disposition, second_response.answers) == ("1.1", {"housing_situation": "shelter"})
     assert second_response.follow_up.closed_at == noon("2026-11-03")
-    assert second_response.flags == ["no_shelter"] and second_response.score_social == 0.0
+    assert second_response.flags == ["no_shelter"] and second_response.score_social is None  # 2 of 7 weight
 
     # Back to a refusal: the response, its answers, scores and flags go; the follow-up says 2.11.
     report = run(csv_file(row("GE-C-002", wave="m6", disposition="refusal", date="2026-11-04")))
@@ -580,7 +581,7 @@ def test_reimport_from_complete_to_refusal_removes_the_imported_response(returne
     stored = response("GE-C-001", "m1")
     assert (stored.follow_up_id, stored.disposition, stored.answers, stored.flags) == (
         made.id, "1.1", {"feels_safe": "safe"}, [])
-    assert stored.score_psychosocial == 1.0 and stored.first_follow_up
+    assert stored.score_psychosocial is None and stored.first_follow_up  # one item: under half the weight
     assert committed_count("follow_ups") == 1
 
 
@@ -628,7 +629,7 @@ def test_a_row_for_a_planned_follow_up_attaches_to_it_and_closes_it(returnees):
         "closed", "1.2", noon("2026-10-05"), None)
     stored = response("GE-C-001", "m1")
     assert (stored.follow_up_id, stored.disposition, stored.imported) == (planned_id, "1.2", True)
-    assert stored.flags == ["feels_unsafe"] and stored.score_psychosocial == 0.0
+    assert stored.flags == ["feels_unsafe"] and stored.score_psychosocial is None  # one item: under half the weight
 
     again = run(csv_file(row("GE-C-001", disposition="partial", feels_safe="not_safe"), items=["feels_safe"]))
     assert again.warnings == [] and (again.created, again.updated, again.unchanged) == (0, 0, 1)
@@ -870,7 +871,7 @@ def test_the_audit_entry_of_a_written_import(returnees):
     [entry] = import_audits()
     assert (entry.actor, entry.user_id, entry.object_type, entry.object_id) == ("test", None, None, None)
     assert entry.details == {"file": "responses.csv", "sha256": hashlib.sha256(data).hexdigest(),
-                             "questionnaire": "standard-v1", "rows": 2, "created": 1, "updated": 0,
+                             "questionnaire": "standard-v2", "rows": 2, "created": 1, "updated": 0,
                              "unchanged": 0, "rejected": 1}
     # Scores and flags were written without a per-response audit entry.
     assert db.session.scalar(select(sa.func.count()).select_from(AuditEntry)) == 1
@@ -917,9 +918,9 @@ def test_cli_dry_run(app, returnees, tmp_path):
 
 def test_cli_version_and_file_errors(app, returnees, tmp_path):
     data = csv_file(row("GE-C-001", housing_situation="own"), items=["housing_situation"])
-    result = cli(app, tmp_path, data, "--version", "2")
+    result = cli(app, tmp_path, data, "--version", "3")
     assert result.exit_code == 1
-    assert result.stderr == "error: file: questionnaire standard has no version 2 (published: 1)\n"
+    assert result.stderr == "error: file: questionnaire standard has no version 3 (published: 1, 2)\n"
     assert result.stdout == "nothing written: the file cannot be imported\n"
 
     result = cli(app, tmp_path, data, "--version", "1")

@@ -113,12 +113,12 @@ def test_full_round_trip(app, link):
 
     response = the_response()
     assert response.completed_at is not None and response.disposition == "1.1"
-    assert (response.mode, response.language, response.questionnaire_version) == ("sms-web", "ru", 1)
+    questionnaire = registry.current()
+    assert (response.mode, response.language, response.questionnaire_version) == ("sms-web", "ru", questionnaire.version)
     answers = stored_answers(response)
     assert answers["heard_from"] == ["return_desk", "family_friends"]  # the first-marked one first
     assert answers["decision_factors"] == ["family_at_home", "no_work", "homesickness"]
     assert answers["household_size"] == 4 and answers["physical_health"] == 4
-    questionnaire = registry.get("standard", 1)
     expected = score(questionnaire, answers)
     assert response.score_economic == expected.dimensions["economic"]
     assert response.score_composite == expected.composite is not None
@@ -266,3 +266,18 @@ def test_web_opt_out_for_senders_that_take_no_replies(app, link):
     assert returnee.opted_out_at is not None and not returnee.may_contact("sms") and not returnee.may_contact("phone")
     follow_up = db.session.scalar(select(FollowUp).where(FollowUp.returnee_id == returnee.id))
     assert (follow_up.state, follow_up.disposition) == ("closed", "2.11")
+
+
+def test_an_answer_that_must_stand_alone_is_refused_in_the_returnees_language(app, link):
+    from surveys.items import EXCLUSIVE_MESSAGE
+
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    phone.answer("housing", PAGES["housing"])
+    page = phone.answer("income", {**PAGES["income"], "income_sources": ["none", "work"]})
+    assert page.status_code == 422 and page.request.path.endswith("/income")
+    assert str(escape(translator("ru")(EXCLUSIVE_MESSAGE))) in page.get_data(as_text=True)
+    assert "income_sources" not in stored_answers(the_response())
+    page = phone.answer("income", {**PAGES["income"], "income_sources": ["none"]})
+    assert page.request.path.endswith("/social") and stored_answers(the_response())["income_sources"] == ["none"]

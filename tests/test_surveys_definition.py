@@ -639,3 +639,163 @@ def test_a_broken_partial_rule_is_refused(partial):
     spec["partial"] = partial
     with pytest.raises(DefinitionError, match="partial needs"):
         build_definition(spec)
+
+
+# -- unknown top-level keys ---------------------------------------------------------------------
+
+def test_an_unknown_top_level_key_is_refused():
+    spec = base_spec()
+    spec["indicator"] = {}  # a typo would otherwise be ignored silently
+    assert problems_of(spec) == ["unknown top-level keys indicator"]
+
+
+# -- reporting groups ---------------------------------------------------------------------------
+
+def grouped_spec() -> dict:
+    spec = base_spec()
+    spec["groups"] = {"near": {"label": "People near you"}, "far": {"label": "Far away"}}
+    q2 = item_spec(spec, "q2")
+    q2["options"] = [{"code": "x", "label": "X", "group": "near"}, {"code": "y", "label": "Y", "group": "far"}]
+    return spec
+
+
+def test_groups_are_read_with_their_labels_and_translated_texts():
+    questionnaire = build_definition(grouped_spec())
+    assert questionnaire.groups == {"near": "People near you", "far": "Far away"}
+    assert [o.group for o in questionnaire.item("q2").options] == ["near", "far"]
+    assert {"People near you", "Far away"} <= set(questionnaire.texts())
+    assert build_definition(base_spec()).groups == {}
+
+
+def test_an_option_naming_an_unknown_group_is_refused():
+    spec = grouped_spec()
+    item_spec(spec, "q2")["options"][1]["group"] = "elsewhere"
+    assert problems_of(spec) == ["item 'q2': option 'y' names unknown group 'elsewhere'",
+                                 "groups far are used by no option"]
+
+
+def test_an_item_groups_all_its_options_or_none():
+    spec = grouped_spec()
+    item_spec(spec, "q2")["options"].append({"code": "z", "label": "Z"})
+    assert problems_of(spec) == ["item 'q2': options z have no group, but others of the item have one"]
+    # "I do not know" is no answer: it needs no group
+    spec = grouped_spec()
+    item_spec(spec, "q2")["dont_know"] = True
+    assert build_definition(spec).item("q2").options[-1].group is None
+
+
+@pytest.mark.parametrize("groups, problem", [
+    (["near"], "groups must map group codes to {label: ...}"),
+    ({"Near": {"label": "N"}, "far": {"label": "F"}}, "group 'Near': a code is a-z, 0-9 and _ (at most 40)"),
+    ({"near": "People near you", "far": {"label": "F"}}, "group 'near': needs a label, and only a label"),
+    ({"near": {"label": ""}, "far": {"label": "F"}}, "group 'near': needs a label, and only a label"),
+    ({"near": {"label": "N", "colour": "red"}, "far": {"label": "F"}}, "group 'near': needs a label, and only a label"),
+])
+def test_broken_groups_are_refused(groups, problem):
+    spec = grouped_spec()
+    spec["groups"] = groups
+    assert problem in problems_of(spec)
+
+
+# -- key indicators -----------------------------------------------------------------------------
+
+def indicator_spec() -> dict:
+    spec = skip_spec()
+    spec["indicators"] = {
+        "s_is_a": {"label": "S is A", "when": {"item": "s", "equals": "a"}},
+        "s_and_y": {"label": "S and Y", "when": {"all": [{"item": "s", "in": ["a", "b"]}, {"item": "y", "equals": "yes"}]}},
+        "s_or_n": {"label": "S or N", "when": {"any": [{"item": "s", "equals": "a"}, {"item": "n", "gt": 2}]}},
+        "not_x": {"label": "Not X", "when": {"not": {"item": "mc", "includes": "x"}}},
+        "n_given": {"label": "N given", "when": {"item": "n", "answered": True}},
+    }
+    return spec
+
+
+def test_indicators_are_read_in_order_with_translated_labels():
+    questionnaire = build_definition(indicator_spec())
+    assert [i.code for i in questionnaire.indicators] == ["s_is_a", "s_and_y", "s_or_n", "not_x", "n_given"]
+    assert {"S is A", "S and Y", "Not X"} <= set(questionnaire.texts())
+    assert build_definition(base_spec()).indicators == []
+    assert build_definition(base_spec()).indicator_values({"q1": "a"}) == {}
+
+
+@pytest.mark.parametrize("answers, expected", [
+    # nothing answered: every comparison is unknown; `answered` never is
+    ({}, {"s_is_a": None, "s_and_y": None, "s_or_n": None, "not_x": None, "n_given": False}),
+    ({"s": "a", "y": "yes"}, {"s_is_a": True, "s_and_y": True, "s_or_n": True, "not_x": None, "n_given": False}),
+    # all: one false part decides, whatever the other; any: one true part decides
+    ({"s": "c"}, {"s_is_a": False, "s_and_y": False, "s_or_n": None, "not_x": None, "n_given": False}),
+    ({"s": "c", "n": 5}, {"s_is_a": False, "s_and_y": False, "s_or_n": True, "not_x": None, "n_given": True}),
+    ({"s": "c", "n": 1}, {"s_is_a": False, "s_and_y": False, "s_or_n": False, "not_x": None, "n_given": True}),
+    # y is hidden when s is b: the answer it needs is not asked, so s_and_y is unknown
+    ({"s": "b", "y": "no"}, {"s_is_a": False, "s_and_y": None, "s_or_n": None, "not_x": None, "n_given": False}),
+    ({"s": "a", "y": "no", "mc": ["z"]},
+     {"s_is_a": True, "s_and_y": False, "s_or_n": True, "not_x": True, "n_given": False}),
+    ({"mc": ["x"]}, {"s_is_a": None, "s_and_y": None, "s_or_n": None, "not_x": False, "n_given": False}),
+])
+def test_indicator_values_are_three_valued(answers, expected):
+    assert build_definition(indicator_spec()).indicator_values(answers) == expected
+
+
+def test_indicators_on_modules_not_asked_are_missing():
+    questionnaire = build_definition(indicator_spec())
+    assert questionnaire.indicator_values({"mc": ["z"]})["not_x"] is True
+    assert questionnaire.indicator_values({"mc": ["z"]}, first_follow_up=False)["not_x"] is None
+
+
+def test_dont_know_and_prefer_not_to_say_make_an_indicator_missing():
+    spec = indicator_spec()
+    item_spec(spec, "y")["dont_know"] = True
+    item_spec(spec, "s")["refusable"] = True
+    questionnaire = build_definition(spec)
+    assert questionnaire.indicator_values({"s": "a", "y": "dont_know"})["s_and_y"] is None
+    assert questionnaire.indicator_values({"s": "prefer_not_to_say"})["s_is_a"] is None
+    assert questionnaire.indicator_values({"s": "prefer_not_to_say"})["s_or_n"] is None
+
+
+@pytest.mark.parametrize("indicators, problem", [
+    ({"bad": {"label": "B", "when": {"item": "nowhere", "equals": "a"}}},
+     "indicator 'bad': condition names unknown item 'nowhere'"),
+    ({"bad": {"label": "B", "when": {"item": "s", "equals": "d"}}},
+     "indicator 'bad': condition on 's' names unknown code(s) d"),
+    ({"bad": {"label": "B", "when": {"item": "s", "includes": "a"}}},
+     "indicator 'bad': 'includes' needs a multiple or ranked item, 's' is single"),
+    ({"bad": {"label": "B", "when": {"item": "s"}}},
+     "indicator 'bad': a condition on 's' needs exactly one of equals, in, not_in, includes, answered, gt, gte, lt, lte"),
+    ({"bad": {"when": {"item": "s", "equals": "a"}}},
+     "indicator 'bad': needs a label and a condition (when), and nothing else"),
+    ({"bad": {"label": "B", "when": {"item": "s", "equals": "a"}, "weight": 2}},
+     "indicator 'bad': needs a label and a condition (when), and nothing else"),
+    ({"Bad": {"label": "B", "when": {"item": "s", "equals": "a"}}},
+     "indicator 'Bad': a code is a-z, 0-9 and _ (at most 40)"),
+    ({"n": {"label": "N", "when": {"item": "n", "gt": 1}}},
+     "indicator 'n': has the code of an item (exports list both side by side)"),
+    ([{"code": "s_is_a"}], "indicators must map indicator codes to {label: ..., when: ...}"),
+])
+def test_broken_indicators_are_refused(indicators, problem):
+    spec = skip_spec()
+    spec["indicators"] = indicators
+    assert problems_of(spec) == [problem]
+
+
+def test_evaluate_known_truth_tables():
+    a = parse_condition({"item": "a", "equals": "yes"})
+    b = parse_condition({"item": "b", "equals": "yes"})
+    values = {"yes": True, "no": False, None: None}
+    for x in values:
+        for y in values:
+            answers = {k: v for k, v in (("a", x), ("b", y)) if v is not None}
+            both = parse_condition({"all": [{"item": "a", "equals": "yes"}, {"item": "b", "equals": "yes"}]})
+            either = parse_condition({"any": [{"item": "a", "equals": "yes"}, {"item": "b", "equals": "yes"}]})
+            p, q = values[x], values[y]
+            expected_and = False if False in (p, q) else None if None in (p, q) else True
+            expected_or = True if True in (p, q) else None if None in (p, q) else False
+            assert both.evaluate_known(answers) is expected_and, (x, y)
+            assert either.evaluate_known(answers) is expected_or, (x, y)
+            assert a.evaluate_known(answers) is p
+            assert parse_condition({"not": {"item": "b", "equals": "yes"}}).evaluate_known(answers) is (
+                None if q is None else not q)
+    # not_in on a missing item: true for skip logic, unknown for an indicator
+    not_in = parse_condition({"item": "a", "not_in": ["no"]})
+    assert not_in.evaluate({}) is True and not_in.evaluate_known({}) is None
+    assert parse_condition({"item": "a", "answered": False}).evaluate_known({}) is True

@@ -11,7 +11,7 @@ import pytest
 
 from surveys.definition import DEFINITIONS, load_definition
 from surveys.items import (
-    DONT_KNOW, ITEM_TYPES, PREFER_NOT_TO_SAY, AnswerError, SpecError, N_,
+    DONT_KNOW, EXCLUSIVE_MESSAGE, ITEM_TYPES, PREFER_NOT_TO_SAY, AnswerError, SpecError, N_,
 )
 
 
@@ -228,6 +228,85 @@ def test_multiple_is_never_scored():
 def test_multiple_texts_include_first_text():
     item = make("multiple", options=options("a"), first=True, first_text="Which first?")
     assert item.texts() == ["Question?", "A", "Which first?"]
+
+
+# --- exclusive options and groups -------------------------------------------------------------
+
+@pytest.fixture
+def sources():
+    return make("multiple", options=[*options("work", "family"), {"code": "none", "label": "None", "exclusive": True}],
+                dont_know=True)
+
+
+def test_an_exclusive_option_stands_alone(sources):
+    assert sources.exclusive_codes() == {"none", DONT_KNOW}  # "I do not know" stands alone in a multiple
+    assert sources.parse_form({"q": ["none"]}) == ["none"]
+    assert sources.parse_form({"q": ["work", "family"]}) == ["work", "family"]
+    for chosen in (["none", "work"], ["work", "none"], ["dont_know", "family"], ["none", "dont_know"]):
+        error = error_of(sources.parse_form, {"q": chosen})
+        assert (error.message, error.params) == (EXCLUSIVE_MESSAGE, {})
+    # stored and imported answers are checked the same way
+    assert sources.normalise("none") == ["none"]
+    assert error_of(sources.normalise, "work;none").message == EXCLUSIVE_MESSAGE
+    assert error_of(sources.normalise, ["dont_know", "work"]).message == EXCLUSIVE_MESSAGE
+    # a repeat is a repeat, not a combination
+    assert error_of(sources.parse_form, {"q": ["none", "none"]}).message == "Each answer can be chosen only once."
+
+
+def test_the_exclusive_message_comes_before_asking_which_came_first():
+    item = make("multiple", first=True, first_text="First?",
+                options=[*options("a", "b"), {"code": "none", "label": "None", "exclusive": True}])
+    assert error_of(item.parse_form, {"q": ["a", "none"]}).message == EXCLUSIVE_MESSAGE
+    assert error_of(item.parse_form, {"q": ["a", "none"], "q__first": ["a"]}).message == EXCLUSIVE_MESSAGE
+    assert item.parse_form({"q": ["none"]}) == ["none"]
+
+
+def test_the_exclusive_message_is_in_the_questionnaire_catalog():
+    from surveys.translation import catalog_messages
+
+    assert EXCLUSIVE_MESSAGE in catalog_messages()
+
+
+@pytest.mark.parametrize("type_name", ["single", "ranked"])
+def test_exclusive_is_for_multiple_items_only(type_name):
+    with pytest.raises(SpecError, match="only a multiple item"):
+        make(type_name, options=[*options("a"), {"code": "b", "label": "B", "exclusive": True}])
+    # one answer of a single item excludes the others anyway: its extras are not marked
+    assert not any(o.exclusive for o in make("yesno", dont_know=True, refusable=True).options)
+
+
+def test_exclusive_must_be_true_or_false():
+    with pytest.raises(SpecError, match="exclusive is true or false"):
+        make("multiple", options=[{"code": "a", "label": "A", "exclusive": "yes"}])
+
+
+def test_options_carry_a_group_and_answers_give_their_groups():
+    item = make("multiple", options=[{"code": "friends", "label": "Friends", "group": "word_of_mouth"},
+                                     {"code": "family", "label": "Family", "group": "word_of_mouth"},
+                                     {"code": "desk", "label": "Desk", "group": "services"},
+                                     {"code": "other", "label": "Other"}])
+    assert [o.group for o in item.options] == ["word_of_mouth", "word_of_mouth", "services", None]
+    assert item.groups_of(["desk", "family", "friends", "other"]) == ["services", "word_of_mouth"]
+    assert item.groups_of(None) == []
+    single = make("single", options=[{"code": "a", "label": "A", "group": "g"}, *options("b")])
+    assert single.groups_of("a") == ["g"] and single.groups_of("b") == []
+    with pytest.raises(SpecError, match="group must be a group code"):
+        make("single", options=[{"code": "a", "label": "A", "group": ["g"]}])
+
+
+def test_an_option_with_an_unknown_key_is_still_refused():
+    with pytest.raises(SpecError, match="unknown keys grup"):
+        make("single", options=[{"code": "a", "label": "A", "grup": "g"}])
+
+
+def test_substantive_answers(sources):
+    assert sources.is_substantive(["work"]) and sources.is_substantive(["none"])
+    assert not sources.is_substantive(["dont_know"]) and not sources.is_substantive([])
+    single = make("single", options=options("a"), dont_know=True, refusable=True)
+    assert single.is_substantive("a")
+    assert not single.is_substantive(DONT_KNOW) and not single.is_substantive(PREFER_NOT_TO_SAY)
+    assert not single.is_substantive(None) and not single.is_substantive("")
+    assert make("number").is_substantive(0) and make("text").is_substantive("x")
 
 
 # --- ranked top three -------------------------------------------------------------------------

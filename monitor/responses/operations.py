@@ -15,9 +15,8 @@ from scheduler.dispositions import carries_answers, is_scored
 from surveys import registry
 from surveys.definition import Questionnaire
 from surveys.items import Item
+from surveys.scoring import SCORING_VERSION as SCORING_RULES
 from surveys.scoring import red_flags, score
-
-SCORING_RULES = 1  # surveys/scoring.py's rules; the questionnaire helper's branch names its own
 
 
 def questionnaire_of(response: Response) -> Questionnaire:
@@ -108,7 +107,7 @@ def apply_scores(response: Response, version: int | None = None) -> bool:
     before = (response.scores_in(version), response.flags)
     disposition = response.follow_up.disposition if response.follow_up is not None else None
     answers = stored_answers(response) if disposition and carries_answers(disposition) else {}
-    scores = score(questionnaire, answers if is_scored(disposition) else {})
+    scores = score(questionnaire, answers if is_scored(disposition) else {}, first_follow_up=response.first_follow_up)
     flags = set(red_flags(questionnaire, answers)) if answers else set()
     values = {**{d: scores.dimensions.get(d) for d in ("economic", "social", "psychosocial")},
               "composite": scores.composite}
