@@ -9,6 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from monitor.extensions import db
+from monitor.models import Organisation
 from tests.conftest import build_app
 
 
@@ -38,3 +39,51 @@ def test_cli_db_upgrade_on_an_empty_database(make_database, tmp_path):
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert "returnees" in sa.inspect(db.engine).get_table_names()
+
+
+def _partners():
+    return {o.code: o for o in db.session.scalars(sa.select(Organisation).where(Organisation.kind == "reintegration"))}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_partners_migration_keeps_existing_partners(backend, make_database, tmp_path):
+    """0005 inserts caritas and iom only when absent: a database that has one (from the demo,
+    or made by hand) keeps its row, id and edits."""
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade(revision="0004_sms_channel")
+        assert _partners() == {}
+        db.session.add(Organisation(code="caritas", name="Caritas International asbl", kind="reintegration",
+                                    contact_phone="+3222293611"))
+        db.session.commit()
+        caritas_id = _partners()["caritas"].id
+        upgrade()
+        db.session.expire_all()
+        partners = _partners()
+        assert sorted(partners) == ["caritas", "iom"]
+        assert (partners["caritas"].id, partners["caritas"].name, partners["caritas"].sender_name) == (
+            caritas_id, "Caritas International asbl", None)
+        assert (partners["iom"].name, partners["iom"].sender_name, partners["iom"].active) == ("IOM", "IOM", True)
+        assert partners["iom"].created_at is not None
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_partners_migration_downgrade_keeps_partners_in_use(backend, make_database, tmp_path):
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade()
+        caritas = _partners()["caritas"]
+        db.session.add(Organisation(code="caritas-ge", name="Caritas Georgia", kind="local", parent=caritas,
+                                    country="GE"))
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0004_sms_channel")
+        assert sorted(_partners()) == ["caritas"]  # iom, unused, is gone; caritas has a local partner
+        db.session.remove()
+        upgrade()
+        assert sorted(_partners()) == ["caritas", "iom"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 3
+        db.session.remove()
+        db.engine.dispose()
