@@ -7,6 +7,8 @@ Every test runs on SQLite and on PostgreSQL.
 """
 from __future__ import annotations
 
+import html
+import io
 import os
 import re
 import subprocess
@@ -262,3 +264,35 @@ def test_the_migrations_partners_come_back_unchanged_after_each_test(app, migrat
     db.session.add(added)
     db.session.commit()
     assert added.id > max(row["id"] for row in reference.values())
+
+
+# -- the import, when no partner matches --------------------------------------------------------
+
+def test_import_names_the_migrations_partners(app):
+    data = (HEADER + "\nX-1,GE,fedasil,2026-09-01,ka,none,,no,\nX-2,GE,iom,2026-09-01,ka,none,,no,\n").encode()
+    report = import_returnees(data, actor="test", today=date(2026, 11, 24), skip_invalid=True)
+    assert [e.message for e in report.errors] == ["unknown partner 'fedasil': use one of caritas, iom"]
+    assert report.created == 1
+
+
+def test_import_says_what_to_do_when_no_partner_is_active(app):
+    db.session.execute(Organisation.__table__.update().values(active=False))
+    db.session.commit()
+    data = (HEADER + "\nX-1,GE,caritas,2026-09-01,ka,none,,no,\n").encode()
+    report = import_returnees(data, actor="test", today=date(2026, 11, 24))
+    [error] = report.errors
+    assert error.message == ("unknown partner 'caritas': no reintegration partner is active; an administrator "
+                             "must reactivate Caritas or IOM under Organisations before importing")
+    assert "use one of" not in error.message
+    assert db.session.scalar(select(func.count()).select_from(Returnee)) == 0
+
+
+def test_import_page_says_it_in_the_users_language(app, users, browser_for):
+    users["admin"].locale = "fr"
+    db.session.execute(Organisation.__table__.update().where(Organisation.kind == "reintegration").values(active=False))
+    db.session.commit()
+    data = (HEADER + "\nX-1,GE,caritas,2026-09-01,ka,none,,no,\n").encode()
+    response = browser_for(users["admin"]).post("/returnees/import", {"file": (io.BytesIO(data), "r.csv"), "dry_run": "y"})
+    page = html.unescape(response.get_data(as_text=True))
+    assert ("partenaire inconnu 'caritas' : aucun partenaire de réintégration n'est actif ; un administrateur doit "
+            "réactiver Caritas ou l'OIM sous Organisations avant l'importation") in page
