@@ -2,6 +2,8 @@
 databases, and can be walked down and up again."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -41,17 +43,28 @@ def test_cli_db_upgrade_on_an_empty_database(make_database, tmp_path):
         assert "returnees" in sa.inspect(db.engine).get_table_names()
 
 
+PARTNERS_REVISION = "0005_reintegration_partners"
+
+
+def _before_partners() -> str:
+    """The revision just before the partners migration (whatever the chain before it)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(__file__).resolve().parents[1] / "migrations")).get_revision(
+        PARTNERS_REVISION).down_revision
+
+
 def _partners():
     return {o.code: o for o in db.session.scalars(sa.select(Organisation).where(Organisation.kind == "reintegration"))}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_partners_migration_keeps_existing_partners(backend, make_database, tmp_path):
-    """0005 inserts caritas and iom only when absent: a database that has one (from the demo,
-    or made by hand) keeps its row, id and edits."""
+    """The partners migration inserts caritas and iom only when absent: a database that has one
+    (from the demo, or made by hand) keeps its row, id and edits."""
     app = build_app(make_database(backend), tmp_path)
     with app.app_context():
-        upgrade(revision="0004_sms_channel")
+        upgrade(revision=_before_partners())
         assert _partners() == {}
         db.session.add(Organisation(code="caritas", name="Caritas International asbl", kind="reintegration",
                                     contact_phone="+3222293611"))
@@ -79,7 +92,7 @@ def test_the_partners_migration_downgrade_keeps_partners_in_use(backend, make_da
                                     country="GE"))
         db.session.commit()
         db.session.remove()
-        downgrade(revision="0004_sms_channel")
+        downgrade(revision=_before_partners())
         assert sorted(_partners()) == ["caritas"]  # iom, unused, is gone; caritas has a local partner
         db.session.remove()
         upgrade()
