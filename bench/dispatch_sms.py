@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 import monitor.sms.backends as backends  # noqa: E402
 from monitor.extensions import cipher, db  # noqa: E402
@@ -35,9 +36,7 @@ def main() -> None:
                         TWILIO_MESSAGING_SERVICE_SID="MG" + "2" * 32, TWILIO_API_BASE_URL=fake.url)
         with app.app_context():
             upgrade()
-            partner = Organisation(code="caritas", name="Caritas", kind="reintegration", sender_name="Caritas")
-            db.session.add(partner)
-            db.session.commit()
+            partner = db.session.scalar(select(Organisation).where(Organisation.code == "caritas"))  # the migration's
             rows = []
             for n in range(N):
                 phone = f"+995555{n:06d}"

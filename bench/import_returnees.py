@@ -68,8 +68,8 @@ def run(backend: str, data: bytes) -> list[tuple]:
     try:
         with app.app_context():
             upgrade()
-            caritas = Organisation(code="caritas", name="Caritas", kind="reintegration")
-            db.session.add_all([caritas, Organisation(code="caritas-ge", name="Caritas Georgia", kind="local",
+            caritas = db.session.scalar(sa.select(Organisation).where(Organisation.code == "caritas"))  # the migration's
+            db.session.add_all([Organisation(code="caritas-ge", name="Caritas Georgia", kind="local",
                                                       parent=caritas, country="GE")])
             db.session.commit()
             counter = StatementCounter(db.engine)

@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flask_migrate import upgrade  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from monitor.extensions import db  # noqa: E402
 from monitor.models import Organisation  # noqa: E402
@@ -27,9 +28,7 @@ def main() -> None:
     rows = []
     with app.app_context():
         upgrade()
-        partner = Organisation(code="caritas", name="Caritas International", kind="reintegration")
-        db.session.add(partner)
-        db.session.commit()
+        partner = db.session.scalar(select(Organisation).where(Organisation.code == "caritas"))  # the migration's
         for language in LANGUAGES:
             returnee = make_returnee(partner, f"W-{language}", language=language)
             weights = page_weights(app, returnee)

@@ -25,6 +25,8 @@ def register_commands(app: Flask) -> None:
                     generate_key_command, rescore_command, scoring_group, export_command, check_questionnaires_command,
                     plan_command, dispatch_command, sample_report_command, scheduler_command):
         app.cli.add_command(command)
+    from monitor.organisations_cli import organisations_command
+    app.cli.add_command(organisations_command)
 
 
 @click.command("create-user")

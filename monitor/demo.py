@@ -1,10 +1,12 @@
-"""A realistic demo caseload: both reintegration partners, local partners in the main
-countries of return, a few hundred returnees, and one account per role."""
+"""A realistic demo caseload: local partners in the main countries of return under the two
+reintegration partners (which the migrations create), a few hundred returnees, and one account
+per role."""
 from __future__ import annotations
 
 import random
 from datetime import date, timedelta
 
+import click
 import phonenumbers
 from sqlalchemy import func, select
 
@@ -15,6 +17,11 @@ from monitor.returnees import operations
 from monitor.users.operations import create_user
 
 DEMO_PASSWORD = "monitor-demo-2026"
+
+
+class DemoError(click.ClickException):
+    """The demo cannot be loaded into this database; the CLI prints it as a one-line error."""
+
 
 # (country, caseload weight, languages, partners) -- weights follow the test phase in seeds/004.
 COUNTRIES = [
@@ -66,7 +73,9 @@ DEMO_USERS = [
 
 
 def database_is_empty() -> bool:
-    return not db.session.scalar(select(func.count()).select_from(Organisation))
+    """No returnees yet. Organisations do not count: the migrations create the reintegration
+    partners, and an administrator may have added local partners before the first import."""
+    return not db.session.scalar(select(func.count()).select_from(Returnee))
 
 
 def _phone(rng: random.Random, country: str) -> str | None:
@@ -97,20 +106,13 @@ def load_demo(size: int = 300, seed: int = 2026, today: date | None = None) -> N
     """Create the demo organisations, caseload and accounts."""
     rng = random.Random(seed)
     today = today or date.today()
-    orgs: dict[str, Organisation] = {}
-    for code, name, sender, phone, email in REINTEGRATION_PARTNERS:
-        orgs[code] = Organisation(code=code, name=name, kind="reintegration", sender_name=sender,
-                                  contact_phone=phone, contact_email=email)
-    for code, name, parent, country in LOCAL_PARTNERS:
-        orgs[code] = Organisation(code=code, name=name, kind="local", parent=orgs[parent], country=country)
-    db.session.add_all(orgs.values())
-    db.session.flush()
+    orgs = _demo_organisations()
 
     weights = [w for _c, w, _l, _p in COUNTRIES]
     for number in range(1, size + 1):
         country, _w, languages, partners = rng.choices(COUNTRIES, weights=weights)[0]
         partner = rng.choice(partners)
-        local = next((c for c, _n, p, lc in LOCAL_PARTNERS if p == partner and lc == country), None)
+        local = next((c for c, _n, p, lc in LOCAL_PARTNERS if p == partner and lc == country and c in orgs), None)
         channel = rng.choices(["sms", "phone", "none"], weights=[70, 25, 5])[0]
         phone = _phone(rng, country) if channel != "none" or rng.random() < 0.5 else None
         if phone is None:
@@ -150,6 +152,37 @@ def load_demo(size: int = 300, seed: int = 2026, today: date | None = None) -> N
             operations.set_do_not_contact(returnee, True, actor="demo")
 
     for email, role, org_code in DEMO_USERS:
+        if (org_code and org_code not in orgs) or db.session.scalar(select(User.id).where(User.email == email)):
+            continue  # an account made by hand before the demo is left alone
         create_user(email, DEMO_PASSWORD, role, orgs.get(org_code), actor="demo")
     audit.record("demo.load", actor="demo", details={"returnees": size})
     db.session.commit()
+
+
+def _demo_organisations() -> dict[str, Organisation]:
+    """The demo's organisations by code: the reintegration partners the migration made (their
+    empty public contact filled with the demo's), and the local partners, inserted unless an
+    organisation already has the code (one that is a local partner of the same reintegration
+    partner is used as it is; any other is left out of the demo)."""
+    existing = {o.code.lower(): o for o in db.session.scalars(select(Organisation))}
+    orgs: dict[str, Organisation] = {}
+    for code, name, sender, phone, email in REINTEGRATION_PARTNERS:
+        org = existing.get(code)
+        if org is None:  # deleted by hand since the migration
+            org = Organisation(code=code, name=name, kind="reintegration", sender_name=sender)
+            db.session.add(org)
+        elif not org.is_reintegration_partner:
+            raise DemoError(f"organisation {code} is not a reintegration partner: the demo needs {code} as one")
+        org.contact_phone = org.contact_phone or phone
+        org.contact_email = org.contact_email or email
+        orgs[code] = org
+    for code, name, parent, country in LOCAL_PARTNERS:
+        org = existing.get(code)
+        if org is None:
+            org = Organisation(code=code, name=name, kind="local", parent=orgs[parent], country=country)
+            db.session.add(org)
+        elif org.kind != "local" or org.parent is not orgs[parent]:
+            continue
+        orgs[code] = org
+    db.session.flush()
+    return orgs

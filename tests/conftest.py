@@ -12,13 +12,16 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from monitor import create_app
 from monitor.extensions import db, limiter
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "correct horse battery"
-REFERENCE_TABLES = ("waves", "contact_settings", "scoring_versions")
+# Rows the migrations insert (the default follow-up plan, the first scoring version, the two
+# reintegration partners): put back with their ids after each test.
+REFERENCE_TABLES = ("waves", "contact_settings", "scoring_versions", "organisations")
 
 
 def _in_ci() -> bool:
@@ -80,7 +83,7 @@ def migrated_app(request, make_database, tmp_path_factory):
     app = build_app(url, tmp_path_factory.mktemp("instance"))
     with app.app_context():
         upgrade()
-        # Reference data the migrations insert (the default follow-up plan): put back after each test.
+        # Reference data the migrations insert: put back, with the same ids, after each test.
         app.config["REFERENCE_DATA"] = {
             table: [dict(row._mapping) for row in db.session.execute(db.metadata.tables[table].select())]
             for table in REFERENCE_TABLES}
@@ -104,6 +107,10 @@ def app(migrated_app):
         for table, rows in migrated_app.config["REFERENCE_DATA"].items():
             if rows:
                 conn.execute(db.metadata.tables[table].insert(), rows)
+                if conn.dialect.name == "postgresql" and "id" in db.metadata.tables[table].c:
+                    # Explicit ids do not move a sequence: the next insert must come after them.
+                    conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                         f"(SELECT max(id) FROM {table}))"))
     ctx.pop()
 
 
@@ -113,12 +120,13 @@ def app(migrated_app):
 def orgs(app):
     from monitor.models import Organisation
 
-    caritas = Organisation(code="caritas", name="Caritas International", kind="reintegration", sender_name="Caritas")
-    iom = Organisation(code="iom", name="IOM", kind="reintegration", sender_name="IOM")
+    # The two reintegration partners come with the migrations; only the local partners are added.
+    caritas = db.session.scalar(select(Organisation).where(Organisation.code == "caritas"))
+    iom = db.session.scalar(select(Organisation).where(Organisation.code == "iom"))
     caritas_ge = Organisation(code="caritas-ge", name="Caritas Georgia", kind="local", parent=caritas, country="GE")
     caritas_am = Organisation(code="caritas-am", name="Caritas Armenia", kind="local", parent=caritas, country="AM")
     iom_ge = Organisation(code="iom-ge", name="IOM Tbilisi", kind="local", parent=iom, country="GE")
-    db.session.add_all([caritas, iom, caritas_ge, caritas_am, iom_ge])
+    db.session.add_all([caritas_ge, caritas_am, iom_ge])
     db.session.commit()
     return {o.code: o for o in (caritas, iom, caritas_ge, caritas_am, iom_ge)}
 

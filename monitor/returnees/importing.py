@@ -105,7 +105,12 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
         problems.append(_("the partner is empty"))
     elif partner is None or not partner.is_reintegration_partner or not partner.active:
         choices = ", ".join(sorted(o.code for o in organisations.values() if o.is_reintegration_partner and o.active))
-        problems.append(_("unknown partner %(value)s: use one of %(choices)s", value=repr(raw["partner"].strip()[:40]), choices=choices))
+        value = repr(raw["partner"].strip()[:40])
+        if choices:
+            problems.append(_("unknown partner %(value)s: use one of %(choices)s", value=value, choices=choices))
+        else:
+            problems.append(_("unknown partner %(value)s: no reintegration partner is active; an administrator "
+                              "must reactivate Caritas or IOM under Organisations before importing", value=value))
     else:
         values["partner_id"] = partner.id
 
