@@ -69,7 +69,7 @@ def import_returnees_command(file, dry_run, skip_invalid):
 
 
 @click.command("demo")
-@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already holds returnees.")
 @click.option("--size", default=300, show_default=True, help="Number of demo returnees.")
 def demo_command(if_empty, size):
     """Load a demo caseload and one demo account per role."""

@@ -320,12 +320,16 @@ def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches
     from monitor.responses import operations
     from tests.conftest import make_follow_up
 
-    response = operations.start_response(make_follow_up(returnees["caritas"], "m1"), "phone")
-    questionnaire = operations.questionnaire_of(response)
-    operations.save_answers(response, [questionnaire.item("food_cut"), questionnaire.item("income_covers_needs")],
-                            {"food_cut": "often", "income_covers_needs": "never"})  # half the economic weight
-    complete_response(response, actor="test")
-    db.session.commit()
+    def completed(returnee):
+        response = operations.start_response(make_follow_up(returnee, "m1"), "phone")
+        questionnaire = operations.questionnaire_of(response)
+        operations.save_answers(response, [questionnaire.item("food_cut"), questionnaire.item("income_covers_needs")],
+                                {"food_cut": "often", "income_covers_needs": "never"})  # half the economic weight
+        complete_response(response, actor="test")
+        db.session.commit()
+        return response
+
+    response = completed(returnees["caritas"])
     assert [(r.version, r.economic) for r in response.score_rows] == [(1, 0.0)]
     db.session.get(ResponseScore, (response.id, 1)).economic = 0.9  # as if computed with other weights
     db.session.commit()
@@ -345,13 +349,7 @@ def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches
     assert ScoringVersion.active_number() == 2 and db.session.scalar(select(Response)).score_economic == 0.0
     assert last_audit().action == "scoring.activate"
     # A response completed now is scored under the newest version.
-    later = operations.start_response(make_follow_up(returnees["iom-ge"], "m1"), "phone")
-    questionnaire = operations.questionnaire_of(later)
-    operations.save_answers(later, [questionnaire.item("food_cut"), questionnaire.item("income_covers_needs")],
-                            {"food_cut": "often", "income_covers_needs": "never"})  # half the economic weight
-    complete_response(later, actor="test")
-    db.session.commit()
-    assert [r.version for r in later.score_rows] == [2]
+    assert [r.version for r in completed(returnees["iom-ge"]).score_rows] == [2]
 
 
 def test_old_responses_stay_readable_and_scored_in_their_version(app, returnees, monkeypatch):
