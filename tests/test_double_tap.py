@@ -74,3 +74,51 @@ def test_consent_pressed_many_times_at_once(app, orgs, server, choice):
     else:
         assert (responses, follow_up.disposition, closes) == (0, "2.11", 1)
     assert follow_up.contacted_at is not None
+
+
+def _logged_in(server, email):
+    from tests.conftest import PASSWORD
+
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    page = opener.open(f"{server}/login").read().decode()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    try:
+        opener.open(f"{server}/login", data=urllib.parse.urlencode(
+            {"csrf_token": csrf, "email": email, "password": PASSWORD}).encode())
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 302
+    return opener
+
+
+def test_an_interview_saved_as_complete_twice_at_once(app, users, returnees, server):
+    from tests.conftest import make_follow_up
+
+    make_follow_up(returnees["caritas-ge"], "m1")
+    db.session.commit()
+    opener = _logged_in(server, users["caritas-ge"].email)
+    url = f"{server}/interviews/GE-C-001/m1"
+    page = opener.open(url).read().decode()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode({"csrf_token": csrf, "mode": "phone", "housing_situation": "rented",
+                                   "work_status": "employed", "action": "complete"}).encode()
+    statuses, barrier = [], threading.Barrier(6)
+
+    def press():
+        barrier.wait()
+        try:
+            statuses.append(opener.open(url, data=body).status)
+        except urllib.error.HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=press) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(statuses) == 6 and all(status == 302 for status in statuses), sorted(statuses)
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    closes = db.session.scalar(select(func.count()).select_from(FollowUpEvent).where(FollowUpEvent.transition == "close"))
+    assert (db.session.scalar(select(func.count()).select_from(Response)), follow_up.disposition, closes) == \
+        (1, "1.1", 1)

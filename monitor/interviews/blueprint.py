@@ -1,7 +1,23 @@
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from monitor.extensions import db
 
 from monitor.interviews import controllers
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews", template_folder="templates")
 
 bp.add_url_rule("/<code>/<wave>", view_func=controllers.interview, methods=["GET", "POST"])
+
+
+@bp.errorhandler(StaleDataError)
+@bp.errorhandler(IntegrityError)
+def pressed_twice(error):
+    """A second press of "Save" while the first is being saved (the response was just created, or
+    the follow-up just closed): the first one stands; the interviewer sees the saved state."""
+    db.session.rollback()
+    args = request.view_args or {}
+    flash(_("This interview was saved a moment ago; here is what is stored."), "info")
+    return redirect(url_for("interviews.interview", code=args.get("code"), wave=args.get("wave")))
