@@ -227,7 +227,7 @@ def sample_report_command(wave, verify):
         problems = [problem for draw in draws for problem in verify_draw(draw)]
         legacy = [d for d in draws if not d.frame_stored and d.kind != "census"]
         if legacy:
-            click.echo(f"note: {len(legacy)} draws were made before frames were stored and cannot be redrawn")
+            click.echo(f"note: {len(legacy)} draws cannot be redrawn (made before frames were stored, or recorded by an import)")
         for problem in problems:
             click.echo(f"difference: {problem}", err=True)
         if problems:

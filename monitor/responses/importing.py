@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from monitor.csvimport import (
     ImportReport, RowError, batches, column_problems, lookup, open_table, run_import, table_rows,
@@ -52,7 +52,7 @@ from monitor.csvimport import (
 from monitor.extensions import db
 from monitor.followups.operations import close, recode
 from monitor.followups.waves import all_waves
-from monitor.models import FollowUp, Response, Returnee, User, Wave
+from monitor.models import FollowUp, Response, Returnee, SampleDraw, SampleStratum, User, Wave
 from monitor.models.responses import MODES
 from monitor.responses import operations
 from monitor.returnees.parsing import InvalidValue, parse_case_code
@@ -63,6 +63,9 @@ from surveys.definition import Questionnaire
 from surveys.items import AnswerError, Item
 
 FIXED_COLUMNS = ("code", "wave", "mode", "date", "disposition")
+# Optional: N_h, the size of the stratum (wave x month of return x destination country x
+# partner) the imported cases were sampled from; with it they are weighted, without it not.
+STRATUM_COLUMN = "stratum_size"
 COMPLETED_AT = time(12, 0, tzinfo=timezone.utc)
 
 
@@ -79,6 +82,7 @@ class _Row:
     follow_up: FollowUp | None  # the stored follow-up this row belongs to
     response: Response | None  # the stored response this row updates
     first: bool  # the returnee's first response: asks the once-only modules
+    stratum_size: int | None = None  # N_h of the stratum the case was sampled from, if given
 
 
 def import_responses(data: bytes, *, version: int | None = None, dry_run: bool = False,
@@ -114,12 +118,12 @@ def _questionnaire(version: int | None) -> Questionnaire:
 def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, today: date) -> list[_Row]:
     header, reader = open_table(data)
     item_codes = [item.code for item in questionnaire.items]
-    problems = column_problems(header, FIXED_COLUMNS, FIXED_COLUMNS + tuple(item_codes))
-    if any(column not in FIXED_COLUMNS and column not in item_codes for column in header):
+    problems = column_problems(header, FIXED_COLUMNS, FIXED_COLUMNS + (STRATUM_COLUMN,) + tuple(item_codes))
+    if any(column not in FIXED_COLUMNS + (STRATUM_COLUMN,) and column not in item_codes for column in header):
         problems.append(f"an item column is named by an item code of questionnaire {questionnaire.key}")
     if problems:
         raise InvalidValue("; ".join(problems))
-    item_columns = [column for column in header if column not in FIXED_COLUMNS]
+    item_columns = [column for column in header if column not in FIXED_COLUMNS + (STRATUM_COLUMN,)]
 
     raw_rows = []
     seen: dict[tuple[str, str], int] = {}
@@ -148,8 +152,42 @@ def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, 
         else:
             report.warnings.extend(RowError(line, w, code) for w in warnings)
             valid.append(row)
+    valid = _check_strata(valid, report)
     report.errors.sort(key=lambda e: e.line)
     return valid
+
+
+def _stratum_key(row) -> tuple:
+    return (row.wave, row.returnee.return_date.strftime("%Y-%m"), row.returnee.destination_country,
+            row.returnee.partner_id)
+
+
+def _check_strata(rows: list, report: ImportReport) -> list:
+    """The rows that give N_h, grouped by stratum: one N_h per stratum, at least the number of
+    its rows, given for the whole stratum at once (a stratum is recorded once)."""
+    groups: dict[tuple, list] = {}
+    for row in rows:
+        if row.stratum_size is not None:
+            groups.setdefault(_stratum_key(row), []).append(row)
+    refused: set[int] = set()
+    for (wave, cohort, country, _partner), members in groups.items():
+        sizes = {row.stratum_size for row in members}
+        recorded_before = {(row.follow_up.stratum.frame_size, row.follow_up.stratum.sample_size)
+                           for row in members if row.follow_up is not None and row.follow_up.stratum is not None}
+        where = f"stratum {wave} {cohort} {country}"
+        if len(sizes) > 1:
+            problem = f"column {STRATUM_COLUMN}: the {where} is given sizes {', '.join(map(str, sorted(sizes)))}: give one"
+        elif max(sizes) < len(members):
+            problem = f"column {STRATUM_COLUMN}: the {where} has {len(members)} rows but a size of {max(sizes)}"
+        elif recorded_before and recorded_before != {(max(sizes), len(members))}:
+            problem = (f"column {STRATUM_COLUMN}: the {where} was imported before with other sizes; "
+                       "an imported stratum is recorded once, with all its rows")
+        else:
+            continue
+        for row in members:
+            report.errors.append(RowError(row.line, problem, row.code))
+            refused.add(row.line)
+    return [row for row in rows if row.line not in refused]
 
 
 @dataclass
@@ -217,6 +255,7 @@ def _validate(line, raw, item_columns, context: _Context):
         problems.append(f"column disposition: {problem}")
         disposition = None
     completed_at = _completion_date(raw["date"], returnee, context.today, problems)
+    stratum_size = _stratum_size(raw.get(STRATUM_COLUMN, ""), problems)
     key = (returnee.id, wave) if returnee is not None and wave is not None else None
     response = context.responses.get(key) if key else None
     follow_up = context.follow_ups.get(key) if key else None
@@ -247,6 +286,9 @@ def _validate(line, raw, item_columns, context: _Context):
         if disposition in ("1.1", "1.2") and not answers and not problems:
             problems.append(f"column disposition: a {disposition} response needs at least one answer")
 
+    if stratum_size is not None and follow_up is not None and follow_up.sample_draw_id is not None \
+            and (follow_up.stratum is None or follow_up.stratum.draw.kind != "imported"):
+        problems.append(f"column {STRATUM_COLUMN}: the {wave} follow-up was drawn by the platform; its stratum is stored")
     if _in_platform(response, follow_up):
         problems.append(f"the {wave} response was completed in the platform ({response.mode}); "
                         "an import never overwrites it")
@@ -265,7 +307,17 @@ def _validate(line, raw, item_columns, context: _Context):
         warnings.append(f"columns {', '.join(skipped)}: answered although the questionnaire skips them given "
                         "the other answers; stored, not scored")
     return _Row(line, code, returnee, wave, mode, completed_at, disposition, answers, follow_up, response,
-                first), [], warnings
+                first, stratum_size), [], warnings
+
+
+def _stratum_size(cell: str, problems: list[str]) -> int | None:
+    value = cell.strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"[0-9]{1,9}", value) or int(value) < 1:
+        problems.append(f"column {STRATUM_COLUMN}: {value[:20]!r} is not a whole number from 1")
+        return None
+    return int(value)
 
 
 def _closed_in_platform(follow_up: FollowUp) -> bool:
@@ -313,6 +365,45 @@ def _answer_problem(item: Item, cell: str, problem: AnswerError) -> str:
 
 
 def _write(rows: list[_Row], questionnaire: Questionnaire, report: ImportReport) -> None:
+    _write_rows(rows, questionnaire, report)
+    _write_strata(rows)
+
+
+def _write_strata(rows: list[_Row]) -> None:
+    """Imported strata: a draw of kind `imported` per wave and month of return, a stratum per
+    country and partner with N_h as given and n_h its rows; each follow-up gets its stratum and
+    probability n_h / N_h (no seed, no frame: it cannot be redrawn, only weighted)."""
+    groups: dict[tuple, list[_Row]] = {}
+    for row in rows:
+        if row.stratum_size is not None and (row.follow_up is None or row.follow_up.stratum is None):
+            groups.setdefault(_stratum_key(row), []).append(row)
+    draws: dict[tuple[str, str], SampleDraw] = {}
+    for (wave, cohort, country, partner_id), members in sorted(groups.items()):
+        draw = draws.get((wave, cohort))
+        if draw is None:
+            sequence = db.session.scalar(select(func.coalesce(func.max(SampleDraw.sequence) + 1, 0)).where(
+                SampleDraw.wave == wave, SampleDraw.cohort == cohort))
+            draw = draws[(wave, cohort)] = SampleDraw(
+                wave=wave, cohort=cohort, kind="imported", sequence=sequence, seed=None, fraction=0.0,
+                min_per_stratum=0, frame_stored=False, frame_size=0, sample_size=0)
+            db.session.add(draw)
+        big_n, n = members[0].stratum_size, len(members)
+        stratum = SampleStratum(country=country, partner_id=partner_id, frame_size=big_n, sample_size=n,
+                                probability=n / big_n)
+        draw.strata.append(stratum)
+        draw.frame_size += big_n
+        draw.sample_size += n
+        db.session.flush()
+        for row in members:
+            follow_up = db.session.scalar(select(FollowUp).where(FollowUp.returnee_id == row.returnee.id,
+                                                                 FollowUp.wave == row.wave))
+            follow_up.sample_draw_id, follow_up.stratum_id = draw.id, stratum.id
+            follow_up.inclusion_probability = stratum.probability
+    for draw in draws.values():
+        draw.fraction = draw.sample_size / draw.frame_size
+
+
+def _write_rows(rows: list[_Row], questionnaire: Questionnaire, report: ImportReport) -> None:
     waves = {w.code: w for w in all_waves()}
     for row in rows:
         follow_up = row.follow_up
