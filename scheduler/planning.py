@@ -19,10 +19,11 @@ the same work once. Set-based: a few statements per wave and cohort, bulk insert
 from __future__ import annotations
 
 import secrets
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -81,14 +82,23 @@ def _insert_ignoring_duplicates(table, rows: list[dict], keys: list[str], return
     return created
 
 
+def _refuses():
+    """SQL twin of `Returnee.refusal is not None`."""
+    return or_(and_(Returnee.consent_given, Returnee.consent_withdrawn_at.is_not(None)), Returnee.do_not_contact,
+               Returnee.opted_out_at.is_not(None),
+               and_(~Returnee.consent_given, Returnee.consent_recorded_at.is_not(None)))
+
+
 def _follow_up_row(wave: Wave, returnee_id: int, return_date: date, channel: str, probability: float,
-                   draw_id: int, stratum_id: int) -> dict:
+                   draw_id: int, stratum_id: int, refuses: bool = False) -> dict:
     due, opens, closes = window(wave, return_date)
+    # A refuser's follow-up is closed as 2.11 by the next dispatch, not left waiting for its window.
+    look_at = datetime.combine(return_date if refuses else opens, time(0), tzinfo=timezone.utc)  # a past moment: at once
     return {"returnee_id": returnee_id, "wave": wave.code, "due_date": due, "window_opens": opens,
             "window_closes": closes, "channel": channel, "source": "planned", "state": "planned",
             "inclusion_probability": probability, "sample_draw_id": draw_id, "stratum_id": stratum_id,
             "reminders_sent": 0, "attempts": 0, "version": 1, "created_at": datetime.now(timezone.utc),
-            "next_action_at": datetime.combine(opens, time(0), tzinfo=timezone.utc)}
+            "next_action_at": look_at}
 
 
 def plan(today: date) -> PlanReport:
@@ -121,17 +131,21 @@ def _months(first: date, last: date) -> list[str]:
 
 def _plan_census(wave: Wave, today: date, report: PlanReport) -> int:
     """Everyone in the frame gets the wave, probability 1, in the stratum cohort x country x partner."""
+    if db.engine.dialect.name == "postgresql":
+        # Two planners at once would each count a stratum without the other's rows: one at a time.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(f"plan:{wave.code}".encode())})
     first, last = _return_dates_to_plan(wave, today)
     rows = db.session.execute(
         select(Returnee.id, Returnee.return_date, Returnee.preferred_channel, Returnee.destination_country,
-               Returnee.partner_id)
+               Returnee.partner_id, _refuses().label("refuses"))
         .where(Returnee.frame_clause(), Returnee.return_date.between(first, last), _not_planned(wave.code))).all()
     if not rows:
         return 0
     strata = _census_strata(wave, {(cohort_of(r.return_date), r.destination_country, r.partner_id) for r in rows})
     created = _insert_ignoring_duplicates(FollowUp.__table__, [
         _follow_up_row(wave, r.id, r.return_date, r.preferred_channel, 1.0,
-                       *strata[(cohort_of(r.return_date), r.destination_country, r.partner_id)]) for r in rows],
+                       *strata[(cohort_of(r.return_date), r.destination_country, r.partner_id)], refuses=r.refuses)
+        for r in rows],
         ["returnee_id", "wave"], returning=FollowUp.__table__.c.id)
     _count_census(wave, {draw_id for draw_id, _stratum in strata.values()})
     return created
@@ -146,7 +160,7 @@ def _census_strata(wave: Wave, keys: set[tuple[str, str, int]]) -> dict[tuple[st
          "drawn_at": datetime.now(timezone.utc)} for cohort in cohorts], ["wave", "cohort", "sequence"],
         returning=SampleDraw.__table__.c.id)
     draws = dict(db.session.execute(select(SampleDraw.cohort, SampleDraw.id).where(
-        SampleDraw.wave == wave.code, SampleDraw.cohort.in_(cohorts), SampleDraw.sequence == 0)).all())
+        SampleDraw.wave == wave.code, SampleDraw.cohort.in_(cohorts), SampleDraw.kind == "census")).all())
     _insert_ignoring_duplicates(SampleStratum.__table__, [
         {"draw_id": draws[cohort], "country": country, "partner_id": partner_id, "frame_size": 0, "sample_size": 0,
          "probability": 1.0} for cohort, country, partner_id in sorted(keys)],
@@ -182,12 +196,22 @@ def _plan_sampled(wave: Wave, today: date, report: PlanReport) -> int:
     for cohort in _months(first, last):
         start = date.fromisoformat(f"{cohort}-01")
         end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        frame = db.session.execute(
-            select(Returnee.id, Returnee.destination_country, Returnee.partner_id, Returnee.return_date,
-                   Returnee.preferred_channel)
-            .where(Returnee.frame_clause(), Returnee.return_date.between(max(start, first), end),
-                   ~exists().where(SampleFrameMember.wave == wave.code, SampleFrameMember.returnee_id == Returnee.id))
-        ).all()
+        stmt = (select(Returnee.id, Returnee.destination_country, Returnee.partner_id, Returnee.return_date,
+                       Returnee.preferred_channel, _refuses().label("refuses"))
+                .where(Returnee.frame_clause(), Returnee.return_date.between(max(start, first), end),
+                       ~exists().where(SampleFrameMember.wave == wave.code,
+                                       SampleFrameMember.returnee_id == Returnee.id),
+                       # drawn already otherwise (an import that gave its stratum): not twice
+                       ~exists().where(FollowUp.returnee_id == Returnee.id, FollowUp.wave == wave.code,
+                                       FollowUp.sample_draw_id.is_not(None))))
+        # A draw made before frames were stored (migration 0005) kept only whom it selected: the
+        # others were in its frame all the same; only returnees imported after it are late.
+        legacy = db.session.scalar(select(func.max(SampleDraw.drawn_at)).where(
+            SampleDraw.wave == wave.code, SampleDraw.cohort == cohort, ~SampleDraw.frame_stored,
+            SampleDraw.kind.in_(("sample", "supplement"))))
+        if legacy is not None:
+            stmt = stmt.where(Returnee.created_at > legacy)
+        frame = db.session.execute(stmt).all()
         if not frame:
             # Nobody to draw from (yet): no draw, or a caseload imported later (a new
             # installation, a partner's late list) would never be sampled for this cohort.
@@ -199,11 +223,15 @@ def _plan_sampled(wave: Wave, today: date, report: PlanReport) -> int:
 def _draw(wave: Wave, cohort: str, frame, report: PlanReport) -> int:
     sequence = db.session.scalar(select(func.coalesce(func.max(SampleDraw.sequence) + 1, 0)).where(
         SampleDraw.wave == wave.code, SampleDraw.cohort == cohort))
+    first_draw = db.session.scalar(select(SampleDraw).where(
+        SampleDraw.wave == wave.code, SampleDraw.cohort == cohort, SampleDraw.kind == "sample"))
+    # A supplement draws as the cohort's draw did, whatever the plan says today.
+    fraction, minimum = ((first_draw.fraction, first_draw.min_per_stratum) if first_draw is not None
+                         else (wave.fraction, wave.min_per_stratum))
     seed = secrets.randbits(62)
-    strata = draw_wave_sample([(r.id, r.destination_country, r.partner_id) for r in frame],
-                              wave.fraction, wave.min_per_stratum, seed)
-    draw = SampleDraw(wave=wave.code, cohort=cohort, kind="sample" if sequence == 0 else "supplement",
-                      sequence=sequence, seed=seed, fraction=wave.fraction, min_per_stratum=wave.min_per_stratum,
+    strata = draw_wave_sample([(r.id, r.destination_country, r.partner_id) for r in frame], fraction, minimum, seed)
+    draw = SampleDraw(wave=wave.code, cohort=cohort, kind="sample" if first_draw is None else "supplement",
+                      sequence=sequence, seed=seed, fraction=fraction, min_per_stratum=minimum,
                       frame_stored=True, frame_size=len(frame), sample_size=sum(s.sample for s in strata),
                       strata=[SampleStratum(country=s.country, partner_id=s.partner_id, frame_size=s.frame,
                                             sample_size=s.sample, probability=s.probability) for s in strata])
@@ -223,7 +251,7 @@ def _draw(wave: Wave, cohort: str, frame, report: PlanReport) -> int:
             for returnee_id in drawn.selected:
                 returnee = by_id[returnee_id]
                 rows.append(_follow_up_row(wave, returnee_id, returnee.return_date, returnee.preferred_channel,
-                                           stored.probability, draw.id, stored.id))
+                                           stored.probability, draw.id, stored.id, refuses=returnee.refuses))
         for start in range(0, len(members), _INSERT_BATCH):
             db.session.execute(insert(SampleFrameMember.__table__), members[start:start + _INSERT_BATCH])
         created = _insert_ignoring_duplicates(FollowUp.__table__, rows, ["returnee_id", "wave"],
@@ -240,7 +268,7 @@ def _draw(wave: Wave, cohort: str, frame, report: PlanReport) -> int:
     except IntegrityError:  # another planner drew these returnees a moment ago: its draw stands
         db.session.rollback()
         return 0
-    label = "supplementary draw " if sequence else ""
+    label = "supplementary draw " if first_draw is not None else ""
     report.draws.append(f"{wave.code} {cohort}: {label}{draw.sample_size} of {draw.frame_size}")
     return created
 

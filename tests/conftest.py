@@ -147,7 +147,8 @@ def users(app, orgs):
     return made
 
 
-def make_returnee(org, code, local=None, **values):
+def make_returnee(org, code, local=None, consent=True, **values):
+    """A case with consent for SMS and phone (`consent=False`: consent never recorded)."""
     from datetime import date
 
     from monitor.models import Returnee
@@ -158,7 +159,8 @@ def make_returnee(org, code, local=None, **values):
         "destination_country": "GE", "partner_id": org.id, "local_partner_id": local.id if local else None,
         "return_date": date(2026, 9, 1), "language": "ka", "preferred_channel": "sms",
         "phone": "+995555123456", "name": "Nino Beridze", **values})
-    operations.give_consent(returnee, ["sms", "phone"], "written")
+    if consent:
+        operations.give_consent(returnee, ["sms", "phone"], "written")
     db.session.add(returnee)
     return returnee
 

@@ -46,8 +46,8 @@ def test_the_frame_is_everyone_who_consented_refusers_included(orgs):
     day = returned(30)
     make_returnee(orgs["caritas"], "OK", return_date=day)
     make_returnee(orgs["caritas"], "PHONE-ONLY", return_date=day, preferred_channel="phone")
-    no_consent = make_returnee(orgs["caritas"], "NO-CONSENT", return_date=day)
-    operations.give_consent(no_consent, [], "written")  # asked, refused
+    no_consent = make_returnee(orgs["caritas"], "NO-CONSENT", return_date=day, consent=False)
+    operations.give_consent(no_consent, [], "written")  # asked, refused from the start
     withdrawn = make_returnee(orgs["caritas"], "WITHDRAWN", return_date=day)
     dnc = make_returnee(orgs["caritas"], "DNC", return_date=day)
     stop = make_returnee(orgs["caritas"], "STOP", return_date=day)
@@ -73,8 +73,7 @@ def test_the_frame_is_everyone_who_consented_refusers_included(orgs):
 
 
 def test_a_returnee_who_never_had_consent_recorded_is_not_planned(orgs):
-    returnee = make_returnee(orgs["caritas"], "UNRECORDED", return_date=returned(30))
-    returnee.consent_given = returnee.consent_sms = returnee.consent_phone = False
+    make_returnee(orgs["caritas"], "UNRECORDED", return_date=returned(30), consent=False)
     db.session.commit()
     plan(TODAY)
     assert planned() == set()
@@ -86,8 +85,10 @@ def test_the_frame_clause_and_the_contactable_clause(orgs):
     withdrawn = make_returnee(orgs["caritas"], "WITHDRAWN")
     stop = make_returnee(orgs["caritas"], "STOP")
     unusable = make_returnee(orgs["caritas"], "UNUSABLE")
-    no_consent = make_returnee(orgs["caritas"], "NO-CONSENT")
+    no_consent = make_returnee(orgs["caritas"], "NO-CONSENT", consent=False)
     operations.give_consent(no_consent, [], "written")
+    refused_later = make_returnee(orgs["caritas"], "REFUSED-LATER")
+    operations.give_consent(refused_later, [], "written")
     make_returnee(orgs["caritas"], "NONE", preferred_channel="none")
     make_returnee(orgs["caritas"], "NO-PHONE", phone=None)
     db.session.commit()
@@ -98,7 +99,9 @@ def test_the_frame_clause_and_the_contactable_clause(orgs):
     db.session.commit()
 
     in_frame = set(db.session.scalars(select(Returnee.code).where(Returnee.frame_clause())))
-    assert in_frame == {"OK", "DNC", "WITHDRAWN", "STOP", "UNUSABLE"}
+    # REFUSED-LATER consented once and then refused: part of the population all the same, planned
+    # and closed as 2.11. Someone who never consented (NO-CONSENT) is in no frame.
+    assert in_frame == {"OK", "DNC", "WITHDRAWN", "STOP", "UNUSABLE", "REFUSED-LATER"}
     # contactable_clause is the SQL twin of may_contact, for any channel (consent, no refusal:
     # whatever the preferred channel or the number).
     contactable = set(db.session.scalars(select(Returnee.code).where(Returnee.contactable_clause())))
@@ -107,7 +110,8 @@ def test_the_frame_clause_and_the_contactable_clause(orgs):
     assert contactable == {r.code for r in everyone if r.may_contact("sms", without_number=True)
                            or r.may_contact("phone", without_number=True)}
     assert {r.code: r.refusal for r in everyone if r.refusal} == {
-        "DNC": "do_not_contact", "WITHDRAWN": "withdrew", "STOP": "stop", "NO-CONSENT": "withdrew"}
+        "DNC": "do_not_contact", "WITHDRAWN": "withdrew", "STOP": "stop", "NO-CONSENT": "withdrew",
+        "REFUSED-LATER": "withdrew"}
     assert ok.may_contact("sms") and not dnc.may_contact("sms") and not dnc.may_contact("phone")
     assert not unusable.may_contact("sms") and not unusable.may_contact("phone")
     assert unusable.may_contact("phone", without_number=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, and_, not_
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, and_, exists, not_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.extensions import cipher, db
@@ -126,7 +126,9 @@ class Returnee(db.Model):
         """Who belongs to a wave's frame: everyone who consented to follow-up (withdrawn or not:
         they are part of the population) with a channel and a phone number. Refusers are drawn
         like the others and their follow-ups close as refusals without contact."""
-        return and_(cls.consent_given, cls.preferred_channel.in_(("sms", "phone")), cls.phone_lookup.is_not(None))
+        ever_given = exists().where(ConsentEvent.returnee_id == cls.id, ConsentEvent.kind == "given")
+        return and_(or_(cls.consent_given, ever_given), cls.preferred_channel.in_(("sms", "phone")),
+                    cls.phone_lookup.is_not(None))
 
     def __repr__(self) -> str:
         return f"<Returnee {self.code}>"
