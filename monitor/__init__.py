@@ -10,6 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -131,6 +132,14 @@ def _init_errors(app: Flask) -> None:
         }
         title, message = messages.get(error.code, (error.name, error.description))
         return page(error.code, title, message)
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(error):
+        # Another process (the scheduler, a colleague) changed the same follow-up a moment before:
+        # nothing was saved by this request, nothing stored is lost.
+        db.session.rollback()
+        return page(409, _("Changed meanwhile"),
+                    _("Someone or something changed this record while you were saving. Reload the page and try again."))
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

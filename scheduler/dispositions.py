@@ -85,7 +85,7 @@ RULES: tuple[Rule, ...] = (
       for rule in (Rule(reason, "partial", "1.2", meaning), Rule(reason, "break_off", "2.12", meaning),
                    Rule(reason, "contacted", "2.21", meaning), Rule(reason, "number_unusable", "3.90", meaning),
                    Rule(reason, "always", "2.20", meaning))),
-    Rule("declined_link", "always", "2.11", "declined on the link's consent page"),
+    *_answers_first("declined_link", "declined on the link's consent page", "2.11"),
     *_answers_first("refused", "refused on the phone or at a visit", "2.11"),
     *_answers_first("stop", "replied STOP, opted out on the link, or the carrier reported an opt-out (Twilio 21610)",
                     "2.11"),

@@ -34,6 +34,8 @@ CASES = [
     ("max_attempts", UNUSABLE, "3.90"),
     ("max_attempts", NOTHING, "2.20"),
     ("declined_link", CONTACTED, "2.11"),
+    ("declined_link", PARTIAL, "1.2"),
+    ("declined_link", BREAK_OFF, "2.12"),
     ("refused", CONTACTED, "2.11"),
     ("refused", PARTIAL, "1.2"),
     ("refused", BREAK_OFF, "2.12"),

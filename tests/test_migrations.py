@@ -86,6 +86,17 @@ def test_the_outcomes_migration_moves_existing_data(backend, make_database, tmp_
                    imported=False, completed_at=now, **response)
             insert("responses", id=2, returnee_id=3, wave="m1", mode="phone", disposition="partial",
                    imported=True, completed_at=now, **response)
+            # R3 replied STOP and the old code left its m6 follow-up on the phone list.
+            conn.execute(sa.text("UPDATE returnees SET sms_opted_out_at = :now WHERE id = 3"), {"now": now})
+            insert("follow_ups", id=4, returnee_id=3, wave="m6", due_date=date(2026, 10, 19),
+                   window_opens=date(2026, 10, 19), window_closes=date(2026, 12, 3), state="phone_task",
+                   inclusion_probability=1.0, next_action_at=datetime(2026, 12, 4), **common)
+            # A paper interview imported after the window closed R2's m12 as a non-contact.
+            insert("follow_ups", id=5, returnee_id=2, wave="m12", due_date=date(2027, 4, 9),
+                   window_opens=date(2026, 10, 9), window_closes=date(2026, 10, 30), state="closed",
+                   disposition="non-contact", inclusion_probability=1.0, closed_at=now, **common)
+            insert("responses", id=3, returnee_id=2, wave="m12", mode="phone", disposition="complete",
+                   imported=True, completed_at=now, **response)
             if backend == "postgresql":  # rows inserted with their ids: move the sequences past them
                 for table in ("organisations", "returnees", "sample_draws", "sample_strata", "follow_ups", "responses"):
                     conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
@@ -109,6 +120,8 @@ def test_the_outcomes_migration_moves_existing_data(backend, make_database, tmp_
         assert draws[1][1:] == ("2026-04", True, 2)  # R1 and R2's planned m1 follow-ups
         assert strata[1][1:] == ("GE", 2, 1.0)
         assert follow_ups[1].inclusion_probability == 1.0 and follow_ups[1].stratum_id is not None
+        assert follow_ups[4].state == "phone_task" and not str(follow_ups[4].next_action_at).startswith("2026-12-04")
+        assert (follow_ups[5].disposition, responses[3]) == ("1.1", 5)  # the answered interview wins
         db.engine.dispose()
 
 

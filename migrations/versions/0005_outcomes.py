@@ -107,7 +107,8 @@ def _tables():
                           sa.Column("sampled", sa.Boolean))
     t["returnees"] = sa.Table("returnees", meta, sa.Column("id", sa.Integer), sa.Column("return_date", sa.Date),
                               sa.Column("destination_country", sa.String), sa.Column("partner_id", sa.Integer),
-                              sa.Column("preferred_channel", sa.String))
+                              sa.Column("preferred_channel", sa.String), sa.Column("opted_out_at", sa.DateTime),
+                              sa.Column("consent_withdrawn_at", sa.DateTime), sa.Column("do_not_contact", sa.Boolean))
     t["draws"] = sa.Table("sample_draws", meta, sa.Column("id", sa.Integer), sa.Column("wave", sa.String),
                           sa.Column("cohort", sa.String), sa.Column("kind", sa.String),
                           sa.Column("sequence", sa.Integer), sa.Column("seed", sa.BigInteger),
@@ -168,10 +169,20 @@ def _migrate_data(conn):
                 closed_at=(r.completed_at or now) if closed else None, version=1).returning(fu.c.id)).scalar_one()
         else:
             follow_up_id = found.id
-            if code is not None and found.disposition is None:
+            # The response's outcome wins when it carries answers (a paper interview imported after
+            # the window closed the follow-up as a non-contact), or when the follow-up has none.
+            if code is not None and (found.disposition is None or (code in ("1.1", "1.2") and found.disposition != code)):
                 conn.execute(fu.update().where(fu.c.id == found.id).values(
                     state="closed", disposition=code, closed_at=r.completed_at or now, next_action_at=None))
         conn.execute(resp.update().where(resp.c.id == r.id).values(follow_up_id=follow_up_id))
+
+    # Open follow-ups of returnees who replied STOP, withdrew or asked not to be contacted: the old
+    # code left some on the phone list; the dispatcher closes them as 2.11 at its next run.
+    refusers = sa.select(t["returnees"].c.id).where(sa.or_(
+        t["returnees"].c.opted_out_at.is_not(None), t["returnees"].c.consent_withdrawn_at.is_not(None),
+        t["returnees"].c.do_not_contact))
+    conn.execute(fu.update().where(fu.c.state != "closed", fu.c.returnee_id.in_(refusers.scalar_subquery()))
+                 .values(next_action_at=now))
 
     # Sampled follow-ups: their stratum as the draw made it (the case's country and partner);
     # their frame, as far as it is known: the selected cases.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor import audit
@@ -107,14 +107,14 @@ def record_attempt(follow_up: FollowUp, outcome: str, *, channel: str, actor: st
     attempt = ContactAttempt(follow_up_id=follow_up.id, at=at, channel=channel, outcome=outcome,
                              user_id=user.id if user else None, note=note)
     db.session.add(attempt)
+    if rule.number_unusable and follow_up.returnee.phone_unusable_at is None:
+        follow_up.returnee.phone_unusable_at = at  # even when reported after the follow-up closed
     if follow_up.state not in OPEN_STATES:
         return attempt
     follow_up.attempts += 1
     apply_transition(follow_up, "attempt", actor=actor, at=at, detail=outcome)
     if rule.contact:
         mark_contacted(follow_up, at)
-    if rule.number_unusable and follow_up.returnee.phone_unusable_at is None:
-        follow_up.returnee.phone_unusable_at = at
     if rule.closes:
         close(follow_up, rule.closes, actor=actor, at=at, detail=outcome)
     else:
@@ -124,7 +124,11 @@ def record_attempt(follow_up: FollowUp, outcome: str, *, channel: str, actor: st
 
 def close_open_follow_ups(returnee: Returnee, reason: str, *, actor: str, at: datetime | None = None,
                           detail: str | None = None) -> int:
-    """STOP, a withdrawal, do-not-contact: every open follow-up of the returnee ends at once."""
+    """STOP, a withdrawal, do-not-contact: every open follow-up of the returnee ends at once, and
+    a message still queued for them is cancelled in the same transaction (the dispatcher claims
+    only queued messages, so it can no longer send it)."""
+    db.session.execute(update(SmsMessage).where(SmsMessage.returnee_id == returnee.id, SmsMessage.status == "queued")
+                       .values(status="cancelled").execution_options(synchronize_session="fetch"))
     count = 0
     for follow_up in db.session.scalars(select(FollowUp).where(
             FollowUp.returnee_id == returnee.id, FollowUp.state != "closed").order_by(FollowUp.id)):

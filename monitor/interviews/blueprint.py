@@ -16,8 +16,9 @@ bp.add_url_rule("/<code>/<wave>", view_func=controllers.interview, methods=["GET
 @bp.errorhandler(IntegrityError)
 def pressed_twice(error):
     """A second press of "Save" while the first is being saved (the response was just created, or
-    the follow-up just closed): the first one stands; the interviewer sees the saved state."""
+    the follow-up just closed): the first one stands; the interviewer sees what is stored."""
     db.session.rollback()
     args = request.view_args or {}
-    flash(_("This interview was saved a moment ago; here is what is stored."), "info")
+    flash(_("This interview changed while it was being saved; here is what is stored now. Check it and save "
+            "again if something is missing."), "info")
     return redirect(url_for("interviews.interview", code=args.get("code"), wave=args.get("wave")))

@@ -22,12 +22,24 @@ INTERVIEW_MODES = ("phone", "visit")
 
 @require("returnees.edit")
 def interview(code: str, wave: str):
+    # The scheduler may move the follow-up while the interviewer saves: the save is done again
+    # on what is stored now, never lost.
+    return followups.retrying_stale(lambda: _interview(code, wave))
+
+
+def _interview(code: str, wave: str):
     returnee = get_returnee_or_404(current_user, code)
     follow_up = followups.follow_up_for(returnee, wave)
     if follow_up is None:  # an interview belongs to a follow-up that the plan (or an import) made
         abort(404)
+    if returnee.refusal is not None:
+        flash(_("This returnee asked not to be contacted, or withdrew consent: no interview."), "error")
+        return redirect(url_for("returnees.detail", code=code))
     response = operations.find_response(follow_up)
     if follow_up.state == "closed":
+        if request.method == "POST":  # closed while the form was open (its window, say): keep the answers on screen
+            flash(_("This follow-up closed while the form was open; the answers below were not saved."), "error")
+            return _closed_form(returnee, follow_up, response, wave), 409
         flash(_("This follow-up is already closed."), "info")
         return redirect(url_for("returnees.detail", code=code))
     questionnaire = operations.questionnaire_of(response) if response else registry.current()
@@ -80,3 +92,13 @@ def interview(code: str, wave: str):
                            questionnaire=questionnaire,
                            modules=modules, states=states, errors=errors, t=staff_t, t2=returnee_t,
                            mode=mode, modes=INTERVIEW_MODES, response=response), 422 if errors else 200
+
+
+def _closed_form(returnee, follow_up, response, wave: str):
+    questionnaire = operations.questionnaire_of(response) if response else registry.current()
+    modules = questionnaire.modules_for(response.first_follow_up if response else True)
+    states = {item.code: form_state(item, {}, request.form) for module in modules for item in module.items}
+    return render_template("interviews/interview.html", returnee=returnee, wave=wave, follow_up=follow_up,
+                           questionnaire=questionnaire, modules=modules, states=states, errors={},
+                           t=translator(str(get_locale())), t2=translator(returnee.language),
+                           mode=request.form.get("mode", "phone"), modes=INTERVIEW_MODES, response=response)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask import g, has_request_context
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -122,7 +123,13 @@ class ScoringVersion(db.Model):
 
     @staticmethod
     def active_number() -> int | None:
-        return db.session.scalar(select(ScoringVersion.number).where(ScoringVersion.active))
+        # Asked for every score a page shows: once per request is enough.
+        if has_request_context() and "_active_scoring_version" in g:
+            return g._active_scoring_version
+        number = db.session.scalar(select(ScoringVersion.number).where(ScoringVersion.active))
+        if has_request_context():
+            g._active_scoring_version = number
+        return number
 
     @staticmethod
     def newest_number() -> int | None:

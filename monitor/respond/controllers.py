@@ -84,8 +84,11 @@ def opt_out(token: str):
     link = resolve_link(token)
     if link is None:
         return _open(token)[1]
-    if followups.opt_out(link.returnee, actor="returnee", via="link"):
-        db.session.commit()
+    def record():  # again if a follow-up moved meanwhile: an opt-out is never lost
+        if followups.opt_out(db.session.get(type(link.returnee), link.returnee_id), actor="returnee", via="link"):
+            db.session.commit()
+
+    followups.retrying_stale(record)
     return _page("closed.html", translator(_language(link)), 200, reason="opted_out", partner=None)
 
 

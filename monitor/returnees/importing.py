@@ -178,6 +178,12 @@ def _write(rows: list[_Row], report: ImportReport, user: User | None, actor: str
 
 
 def _update_consent(returnee: Returnee, row: _Row, report: ImportReport, user, actor) -> bool:
+    if returnee.opted_out_at is not None:
+        if row.consent:
+            report.warnings.append(RowError(row.line, _(
+                "the returnee replied STOP on %(date)s; the import does not give consent again",
+                date=returnee.opted_out_at.date().isoformat()), row.code))
+        return False
     if returnee.consent_withdrawn_at is not None:
         if row.consent:
             report.warnings.append(RowError(row.line, _(

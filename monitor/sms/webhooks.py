@@ -74,20 +74,28 @@ def inbound():
         sender = None
     if not sid or not sender:
         return _twiml(None)
-    if db.session.scalar(select(InboundMessage.id).where(InboundMessage.provider_id == sid)):
-        return _twiml(None)  # Twilio retried: already handled
     lookup = cipher.lookup_hash(sender)
-    returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup == lookup).order_by(Returnee.id)).all()
     kind = keyword(body)
-    now = utcnow()
-    db.session.add(InboundMessage(provider_id=sid[:64], returnee_id=returnees[0].id if returnees else None,
-                                  from_lookup=lookup, body=body[:1600], kind=kind, received_at=now))
-    for returnee in returnees:
-        if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
-            opt_out(returnee, actor="returnee", via="sms", at=now)
-        elif kind == "start":
-            opt_in(returnee, actor="returnee")
-    db.session.commit()
+
+    def handle():  # again, from the start, if a follow-up moved meanwhile: a STOP is never lost
+        if db.session.scalar(select(InboundMessage.id).where(InboundMessage.provider_id == sid)):
+            return None
+        returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup == lookup)
+                                       .order_by(Returnee.id)).all()
+        now = utcnow()
+        db.session.add(InboundMessage(provider_id=sid[:64], returnee_id=returnees[0].id if returnees else None,
+                                      from_lookup=lookup, body=body[:1600], kind=kind, received_at=now))
+        for returnee in returnees:
+            if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
+                opt_out(returnee, actor="returnee", via="sms", at=now)
+            elif kind == "start":
+                opt_in(returnee, actor="returnee")
+        db.session.commit()
+        return returnees
+
+    returnees = retrying_stale(handle)
+    if returnees is None:
+        return _twiml(None)  # Twilio retried: already handled
     if not returnees:
         return _twiml(None)
     returnee = returnees[0]
