@@ -100,3 +100,21 @@ def test_a_change_made_meanwhile_by_another_process_is_a_clear_409(users, return
     assert page.status_code == 409 and "changed this record while you were saving" in text and "Traceback" not in text
     db.session.expire_all()
     assert returnees["caritas"].consent_withdrawn_at is None  # nothing half-saved
+
+
+def test_an_import_that_meets_a_scheduler_move_runs_again_whole(app):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from monitor.csvimport import run_import
+
+    writes = []
+
+    def write(rows, report):
+        writes.append(rows)
+        if len(writes) == 1:
+            raise StaleDataError("a follow-up moved meanwhile")
+        report.created = len(rows)
+
+    report = run_import(b"x", lambda data, report: [1, 2], write, action="test.import", dry_run=False,
+                        skip_invalid=False, actor="test")
+    assert report.written and report.created == 2 and len(writes) == 2
