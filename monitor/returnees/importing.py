@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from monitor import codes
@@ -178,18 +179,15 @@ def _write(rows: list[_Row], report: ImportReport, user: User | None, actor: str
 
 
 def _update_consent(returnee: Returnee, row: _Row, report: ImportReport, user, actor) -> bool:
-    if returnee.opted_out_at is not None:
-        if row.consent:
-            report.warnings.append(RowError(row.line, _(
-                "the returnee replied STOP on %(date)s; the import does not give consent again",
-                date=returnee.opted_out_at.date().isoformat()), row.code))
-        return False
-    if returnee.consent_withdrawn_at is not None:
-        if row.consent:
-            report.warnings.append(RowError(row.line, _(
-                "consent was withdrawn on %(date)s; the import does not give it again",
-                date=returnee.consent_withdrawn_at.date().isoformat()), row.code))
-        return False
+    # A STOP or a withdrawal recorded in the platform stands: the import never gives consent back.
+    for since, message in ((returnee.opted_out_at, _l("the returnee replied STOP on %(date)s; the import does not "
+                                                       "give consent again")),
+                           (returnee.consent_withdrawn_at, _l("consent was withdrawn on %(date)s; the import does not "
+                                                              "give it again"))):
+        if since is not None:
+            if row.consent:
+                report.warnings.append(RowError(row.line, str(message) % {"date": since.date().isoformat()}, row.code))
+            return False
     if sorted(row.consent) == sorted(returnee.consent_channels):
         return False
     if not row.consent and returnee.consent_given:
