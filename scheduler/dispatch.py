@@ -23,11 +23,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
 from monitor.followups.links import create_link
-from monitor.followups.operations import apply_transition, close, record_sms_failure, retrying_stale
+from monitor.followups.operations import apply_transition, close, load_rules, record_sms_failure, retrying_stale
 from monitor.models import ContactSettings, FollowUp, Returnee, SmsMessage
 from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
-from scheduler.protocol import ContactRules, FollowUpView, next_action
+from scheduler.protocol import FollowUpView, next_action
 from scheduler.quiet_hours import is_quiet
 
 BATCH = 200
@@ -43,15 +43,6 @@ class DispatchReport:
 
     def lines(self) -> list[str]:
         return [f"{what}: {n}" for what, n in sorted(self.counts.items())] or ["nothing to do"]
-
-
-def load_rules() -> ContactRules:
-    settings = db.session.get(ContactSettings, 1) or ContactSettings()
-    days = tuple(int(d) for d in (settings.reminder_days or "").split(",") if d.strip())
-    return ContactRules(reminder_days=days, phone_after_days=settings.phone_after_days,
-                        max_attempts=settings.max_attempts, quiet_start=settings.quiet_start or time(9),
-                        quiet_end=settings.quiet_end or time(20),
-                        max_messages_per_week=settings.max_messages_per_week)
 
 
 def _view(follow_up: FollowUp, returnee: Returnee, messages_last_week: int) -> FollowUpView:

@@ -54,6 +54,27 @@ class ContactRules:
     quiet_start: time = time(9, 0)  # sending window in the returnee's local time
     quiet_end: time = time(20, 0)
     max_messages_per_week: int = 2
+    # Minutes before a phone task comes back after an attempt that reached nobody.
+    retry_delays: tuple[tuple[str, int], ...] = (("no_answer", 240), ("busy", 60), ("switched_off", 240),
+                                                  ("absent", 1440))
+
+
+RETRY_OUTCOMES = ("no_answer", "busy", "switched_off", "absent")
+
+
+def parse_retry_delays(text: str) -> dict[str, int]:
+    """'no_answer=240,busy=60' -> {outcome: minutes}; ValueError naming what is wrong."""
+    delays = {}
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        outcome, _, minutes = part.partition("=")
+        outcome = outcome.strip()
+        if outcome not in RETRY_OUTCOMES or not minutes.strip().isdigit() or not 0 < int(minutes) <= 43200:
+            raise ValueError(f"{part!r}: write outcome=minutes, outcome one of {', '.join(RETRY_OUTCOMES)}, "
+                             "minutes from 1 to 43200")
+        delays[outcome] = int(minutes)
+    return delays
 
 
 @dataclass(frozen=True)

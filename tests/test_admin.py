@@ -513,3 +513,15 @@ def test_a_wave_added_on_the_plan_page_runs_end_to_end(app, users, orgs, browser
     assert db.session.scalar(select(func.count()).select_from(Response)) == 1
     output = app.test_cli_runner().invoke(args=["sample-report", "m24", "--verify"]).output
     assert "verified: 1 draws" in output and "0.5000" in output
+
+
+def test_the_plan_page_sets_the_retry_delays_per_outcome(users, browser_for):
+    from monitor.models import ContactSettings
+
+    browser = browser_for(users["admin"])
+    assert "no_answer=240" in browser.get("/admin/plan").get_data(as_text=True)
+    assert browser.post("/admin/plan", _plan_form(**{"settings-retry_delays": "no_answer = 120, busy=30"})).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(ContactSettings, 1).retry_delays == "no_answer=120,busy=30"
+    page = browser.post("/admin/plan", _plan_form(**{"settings-retry_delays": "refused=5"}))
+    assert page.status_code == 200 and "Write outcome=minutes" in page.get_data(as_text=True)

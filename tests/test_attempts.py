@@ -44,7 +44,8 @@ def test_an_outcome_that_ends_the_follow_up(app, users, orgs, outcome, code):
 def test_the_maximum_of_attempts_closes_the_follow_up(app, orgs, outcomes, code):
     follow_up = phone_task(orgs)
     for outcome in outcomes[:-1]:
-        record_attempt(follow_up, outcome, channel="phone", actor="staff")
+        record_attempt(follow_up, outcome, channel="phone", actor="staff",
+                       callback_at=soon(60) if outcome == "call_back" else None)
     db.session.commit()
     dispatch(soon())
     assert db.session.get(FollowUp, follow_up.id).state == "phone_task"  # four attempts: still open
@@ -71,3 +72,46 @@ def test_a_wrong_number_is_remembered_until_the_number_changes(app, orgs):
     operations.update_case(returnee, {"phone": "+995555765432"}, actor="staff")
     db.session.commit()
     assert returnee.phone_unusable_at is None and returnee.may_contact("phone")
+
+
+def test_an_attempt_that_reaches_nobody_comes_back_after_the_plans_delay(app, orgs):
+    from monitor.models import ContactSettings
+
+    db.session.get(ContactSettings, 1).retry_delays = "no_answer=30,busy=10"
+    follow_up = phone_task(orgs)
+    at = datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc)
+    record_attempt(follow_up, "no_answer", channel="phone", actor="staff", at=at)
+    assert follow_up.callback_at == at + timedelta(minutes=30)
+    record_attempt(follow_up, "busy", channel="phone", actor="staff", at=at)
+    assert follow_up.callback_at == at + timedelta(minutes=10)
+    record_attempt(follow_up, "switched_off", channel="phone", actor="staff", at=at)  # no delay set: at once
+    assert follow_up.callback_at is None
+
+
+def test_a_call_back_comes_back_at_the_returnees_local_time(app, orgs):
+    from datetime import date
+
+    from monitor.followups.operations import local_moment
+
+    follow_up = phone_task(orgs)  # Georgia: UTC+4
+    moment = local_moment("GE", date(2026, 12, 3), time(18, 30))
+    assert moment == datetime(2026, 12, 3, 14, 30, tzinfo=timezone.utc)
+    record_attempt(follow_up, "call_back", channel="phone", actor="staff", callback_at=moment)
+    db.session.commit()
+    db.session.expire_all()
+    follow_up = db.session.get(FollowUp, follow_up.id)
+    assert follow_up.callback_at == moment and follow_up.contacted_at is not None and follow_up.state == "phone_task"
+    with pytest.raises(ValueError, match="needs its date and time"):
+        record_attempt(follow_up, "call_back", channel="phone", actor="staff")
+
+
+@pytest.mark.parametrize("text, ok", [("no_answer=240,busy=60", True), ("", True), ("no_answer=0", False),
+                                      ("refused=10", False), ("busy=soon", False)])
+def test_retry_delays_are_checked(text, ok):
+    from scheduler.protocol import parse_retry_delays
+
+    if ok:
+        assert isinstance(parse_retry_delays(text), dict)
+    else:
+        with pytest.raises(ValueError, match="outcome=minutes"):
+            parse_retry_delays(text)

@@ -13,6 +13,7 @@ from monitor.admin.forms import OrganisationForm, PlanForm, UserForm
 from monitor.extensions import db
 from monitor.models import AuditEntry, ContactSettings, Organisation, Returnee, SmsMessage, User, Wave
 from monitor.users.operations import UserError, create_user, update_user
+from scheduler.protocol import parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
 AUDIT_PAGE_SIZE = 100
@@ -162,6 +163,7 @@ def plan():
             audit.record("plan.wave.add", details={"wave": wave.code})
         form.settings.form.populate_obj(settings)
         settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
+        settings.retry_delays = ",".join(f"{k}={v}" for k, v in parse_retry_delays(settings.retry_delays or "").items())
         audit.record("plan.edit", details={"waves": [w.code for w in waves]})
         db.session.commit()
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")

@@ -13,6 +13,7 @@ from wtforms.validators import (
 from monitor import codes
 from monitor.models.users import MIN_PASSWORD_LENGTH
 from monitor.returnees.forms import country_choices
+from scheduler.protocol import parse_retry_delays
 
 _optional_int = lambda v: int(v) if v not in ("", None, "None") else None  # noqa: E731
 
@@ -117,6 +118,16 @@ class ContactSettingsForm(FlaskForm):
     quiet_start = TimeField(_l("Send from (local time)"), validators=[InputRequired()])
     quiet_end = TimeField(_l("Send until (local time)"), validators=[InputRequired()])
     max_messages_per_week = IntegerField(_l("At most messages per week"), validators=[InputRequired(), NumberRange(1, 14)])
+    retry_delays = StringField(_l("Call again after (minutes, per outcome)"), validators=[Optional(), Length(max=200)],
+                               description=_l("For example no_answer=240,busy=60,switched_off=240,absent=1440. "
+                                              "A phone task comes back on the work list after this delay."))
+
+    def validate_retry_delays(self, field):
+        try:
+            parse_retry_delays(field.data or "")
+        except ValueError:
+            raise ValidationError(_l("Write outcome=minutes, separated by commas; the outcomes are no_answer, busy, "
+                                     "switched_off and absent."))
 
     def validate_quiet_end(self, field):
         if self.quiet_start.data and field.data and field.data <= self.quiet_start.data:

@@ -3,18 +3,30 @@ webhooks, the import and the CLI. Every ending goes through `close`, which codes
 with scheduler/dispositions.py: one disposition per follow-up, written in one place."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor import audit
 from monitor.extensions import db
-from monitor.models import ContactAttempt, FollowUp, FollowUpEvent, Response, Returnee, SmsMessage, User
+from monitor.models import ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, Response, Returnee, SmsMessage, User
 from monitor.models.types import utcnow
 from monitor.responses.operations import apply_scores, questionnaire_of, stored_answers
 from scheduler.dispositions import ATTEMPT_OUTCOMES, Facts, final_disposition, recorded
-from scheduler.protocol import OPEN_STATES, transition
+from scheduler.protocol import OPEN_STATES, ContactRules, parse_retry_delays, transition
+from scheduler.quiet_hours import country_zone
+
+
+def load_rules() -> ContactRules:
+    """The plan's contact rules, as the protocol reads them."""
+    settings = db.session.get(ContactSettings, 1) or ContactSettings()
+    days = tuple(int(d) for d in (settings.reminder_days or "").split(",") if d.strip())
+    return ContactRules(reminder_days=days, phone_after_days=settings.phone_after_days,
+                        max_attempts=settings.max_attempts, quiet_start=settings.quiet_start or time(9),
+                        quiet_end=settings.quiet_end or time(20),
+                        max_messages_per_week=settings.max_messages_per_week,
+                        retry_delays=tuple(parse_retry_delays(settings.retry_delays or "").items()))
 
 
 def apply_transition(follow_up: FollowUp, name: str, *, actor: str, at: datetime | None = None,
@@ -100,10 +112,15 @@ def complete_response(response: Response, *, at: datetime | None = None, user: U
 
 
 def record_attempt(follow_up: FollowUp, outcome: str, *, channel: str, actor: str, at: datetime | None = None,
-                   user: User | None = None, note: str | None = None) -> ContactAttempt:
-    """One call, visit or failed message: counted, and acted on as ATTEMPT_OUTCOMES says."""
+                   user: User | None = None, note: str | None = None,
+                   callback_at: datetime | None = None) -> ContactAttempt:
+    """One call, visit or failed message: counted, and acted on as ATTEMPT_OUTCOMES says. An
+    attempt that reached nobody comes back on the work list after the plan's delay for its
+    outcome; "call_back" at `callback_at` (UTC), the moment the returnee asked for."""
     rule = ATTEMPT_OUTCOMES[outcome]
     at = at or utcnow()
+    if outcome == "call_back" and callback_at is None:
+        raise ValueError("a call-back needs its date and time")
     attempt = ContactAttempt(follow_up_id=follow_up.id, at=at, channel=channel, outcome=outcome,
                              user_id=user.id if user else None, note=note)
     db.session.add(attempt)
@@ -119,7 +136,15 @@ def record_attempt(follow_up: FollowUp, outcome: str, *, channel: str, actor: st
         close(follow_up, rule.closes, actor=actor, at=at, detail=outcome)
     else:
         follow_up.next_action_at = at  # the dispatcher decides what follows (the maximum closes it)
+        delay = dict(load_rules().retry_delays).get(outcome)
+        follow_up.callback_at = callback_at if outcome == "call_back" else (
+            at + timedelta(minutes=delay) if delay else None)
     return attempt
+
+
+def local_moment(country: str, day: date, clock: time) -> datetime:
+    """A date and time as the returnee lives it (their country's zone), in UTC."""
+    return datetime.combine(day, clock, tzinfo=country_zone(country)).astimezone(timezone.utc)
 
 
 def close_open_follow_ups(returnee: Returnee, reason: str, *, actor: str, at: datetime | None = None,

@@ -46,6 +46,9 @@ class ContactSettings(db.Model):
     quiet_start: Mapped[time] = mapped_column(Time, default=time(9, 0))
     quiet_end: Mapped[time] = mapped_column(Time, default=time(20, 0))
     max_messages_per_week: Mapped[int] = mapped_column(Integer, default=2)
+    # Minutes before a phone task comes back after an attempt that reached nobody, per outcome
+    # (as queXS does): "no_answer=240,busy=60,...".
+    retry_delays: Mapped[str] = mapped_column(String(200), default="no_answer=240,busy=60,switched_off=240,absent=1440")
 
 
 class SampleDraw(db.Model):
@@ -131,6 +134,9 @@ class FollowUp(db.Model):
     inclusion_probability: Mapped[float | None] = mapped_column(Float)  # None: not drawn (imported)
     # A consent answer on the link or an answered call; never a link merely opened.
     contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the partner should call again: a call-back the returnee asked for, or the retry delay
+    # after an attempt that reached nobody. NULL: as soon as possible.
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
