@@ -51,8 +51,9 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.respond.blueprint import bp as respond_bp
     from monitor.sms.webhooks import bp as sms_bp
     from monitor.returnees.blueprint import bp as returnees_bp
+    from monitor.worklist.blueprint import bp as worklist_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, respond_bp, interviews_bp, sms_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, respond_bp, interviews_bp, sms_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)
@@ -109,6 +110,9 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
                                  get_locale=get_locale)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    from flask_babel import format_decimal
+
+    app.jinja_env.filters["format_number"] = format_decimal  # "1 234,5" in French, "1,234.5" in English
 
 
 def _init_errors(app: Flask) -> None:

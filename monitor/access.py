@@ -25,6 +25,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "returnees.edit": frozenset({"admin", "partner"}),
     # Names and phone numbers: never for analysts.
     "returnees.contact": frozenset({"admin", "partner"}),
+    # The work list: partner staff's home page; admins open any organisation's.
+    "worklist.use": frozenset({"admin", "partner"}),
 }
 
 

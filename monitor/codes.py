@@ -86,6 +86,30 @@ DISPOSITIONS = {
     "4.10": _l("Not eligible"),
 }
 
+# What came of a call or visit, as staff record it (scheduler/dispositions.py ATTEMPT_OUTCOMES
+# says what each does). "Completed" and "partial" are not here: they come from the interview.
+CALL_OUTCOMES = {
+    "no_answer": _l("No answer"),
+    "busy": _l("Busy"),
+    "switched_off": _l("Switched off"),
+    "wrong_number": _l("Wrong number"),
+    "call_back": _l("Call back at a given time"),
+    "refused": _l("Refused"),
+    "language_barrier": _l("Language barrier"),
+    "too_ill": _l("Too ill to answer"),
+    "deceased": _l("Deceased"),
+    "living_abroad": _l("Living abroad again"),
+    "absent": _l("Visited at home, not there"),
+}
+
+# The work list's statuses.
+WORKLIST_STATUSES = {
+    "call_back_due": _l("Call back now"),
+    "to_call": _l("To call"),
+    "closing_soon": _l("Window closing"),
+    "later": _l("Later"),
+}
+
 SCORE_DIMENSIONS = {
     "economic": _l("Economic"),
     "social": _l("Social"),

@@ -48,6 +48,9 @@ MATRIX = {
     "returnees.withdraw_consent": ("POST", f"/returnees/{CASE}/consent/withdraw", case_route(302)),
     "returnees.do_not_contact": ("POST", f"/returnees/{CASE}/do-not-contact", case_route(302)),
     "interviews.interview": ("GET", f"/interviews/{CASE}/m1", case_route(200)),
+    "worklist.index": ("GET", "/worklist/", only({"admin", "caritas", "caritas-ge", "iom"})),
+    # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
+    "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),
     # The returnee's pages answer to a personal link, whoever is logged in; a wrong one is a 404.
     "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
     "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),
@@ -79,10 +82,10 @@ def test_every_route_is_in_the_matrix(app):
 def test_route_access(endpoint, users, returnees, orgs, browser_for):
     from tests.conftest import make_follow_up
 
-    make_follow_up(returnees["caritas-ge"], "m1")  # an interview belongs to a follow-up
+    follow_up = make_follow_up(returnees["caritas-ge"], "m1")  # an interview belongs to a follow-up
     db.session.commit()
     method, url, expected = MATRIX[endpoint]
-    url = url.format(org=orgs["iom"].id, user=users["iom"].id)
+    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id)
     assert set(expected) == set(ALL_ROLES)
     for role in ALL_ROLES:
         browser = browser_for(None if role == "anonymous" else users[role])

@@ -73,8 +73,8 @@ def test_admin_unlocks_an_account(app, users, browser_for):
     assert browser_for().login("staff@iom.example").status_code == 302
 
 
-def test_login_is_rate_limited_per_address(app, users, browser_for):
-    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+def test_login_is_rate_limited_per_address(app, users, browser_for, monkeypatch):
+    monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")  # for this test only
     browser = browser_for()
     statuses = [browser.login("nobody@example.org", "x" * 12).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]

@@ -1,4 +1,5 @@
-"""call-backs: when a phone task comes back, and the retry delays per attempt outcome
+"""call-backs: when a phone task comes back, the retry delays per attempt outcome, and the form
+key that makes recording an attempt idempotent
 
 Revision ID: 0008_callbacks
 Revises: 0007_reintegration_partners
@@ -19,6 +20,9 @@ def upgrade():
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('callback_at', sa.DateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_follow_ups_callback_at'), ['callback_at'], unique=False)
+    with op.batch_alter_table('contact_attempts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('form_key', sa.String(length=32), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_contact_attempts_form_key'), ['form_key'])
     with op.batch_alter_table('contact_settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('retry_delays', sa.String(length=200), nullable=False,
                                       server_default=DEFAULT_DELAYS))
@@ -27,6 +31,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('contact_attempts', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_contact_attempts_form_key'), type_='unique')
+        batch_op.drop_column('form_key')
     with op.batch_alter_table('contact_settings', schema=None) as batch_op:
         batch_op.drop_column('retry_delays')
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:

@@ -113,7 +113,7 @@ def complete_response(response: Response, *, at: datetime | None = None, user: U
 
 def record_attempt(follow_up: FollowUp, outcome: str, *, channel: str, actor: str, at: datetime | None = None,
                    user: User | None = None, note: str | None = None,
-                   callback_at: datetime | None = None) -> ContactAttempt:
+                   callback_at: datetime | None = None, form_key: str | None = None) -> ContactAttempt:
     """One call, visit or failed message: counted, and acted on as ATTEMPT_OUTCOMES says. An
     attempt that reached nobody comes back on the work list after the plan's delay for its
     outcome; "call_back" at `callback_at` (UTC), the moment the returnee asked for."""
@@ -122,7 +122,7 @@ def record_attempt(follow_up: FollowUp, outcome: str, *, channel: str, actor: st
     if outcome == "call_back" and callback_at is None:
         raise ValueError("a call-back needs its date and time")
     attempt = ContactAttempt(follow_up_id=follow_up.id, at=at, channel=channel, outcome=outcome,
-                             user_id=user.id if user else None, note=note)
+                             user_id=user.id if user else None, note=note, form_key=form_key)
     db.session.add(attempt)
     if rule.number_unusable and follow_up.returnee.phone_unusable_at is None:
         follow_up.returnee.phone_unusable_at = at  # even when reported after the follow-up closed

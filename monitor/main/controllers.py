@@ -8,7 +8,9 @@ from monitor.extensions import db
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    # The dashboard (analysts) and the work list (partners) will take this place.
+    # Partner staff start their day on the work list; the dashboard will be the analysts' home.
+    if current_user.role == "partner":
+        return redirect(url_for("worklist.index"))
     return redirect(url_for("returnees.index"))
 
 

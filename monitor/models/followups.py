@@ -184,6 +184,8 @@ class ContactAttempt(db.Model):
     outcome: Mapped[str] = mapped_column(String(24))  # dispositions.ATTEMPT_OUTCOMES
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    # The form it came from (one key per rendered form): a second press records nothing more.
+    form_key: Mapped[str | None] = mapped_column(String(32), unique=True)
 
 
 class SmsMessage(db.Model):

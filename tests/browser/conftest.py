@@ -24,6 +24,14 @@ def live_server(tmp_path_factory):
     with app.app_context():
         upgrade()
         load_demo(size=60)
+        # The scheduler's first hour: follow-ups planned, phone-only returnees on the work list.
+        from datetime import date, datetime, timezone
+
+        from scheduler.dispatch import dispatch
+        from scheduler.planning import plan
+
+        plan(date.today())
+        dispatch(datetime.now(timezone.utc))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -20,7 +20,7 @@ def log_in(page, email):
     page.fill("#email", email)
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit] >> text=Log in")
-    page.wait_for_url(re.compile(r"/returnees/"))
+    page.wait_for_url(re.compile(r"/(returnees|worklist)/"))  # partner staff start on their work list
 
 
 def test_admin_imports_then_withdraws_consent(page, tmp_path):
@@ -61,6 +61,10 @@ def test_admin_imports_then_withdraws_consent(page, tmp_path):
 
 def test_partner_sees_only_own_cases(page, live_server):
     log_in(page, "caritas-ge@demo.example")
+    assert page.url.endswith("/worklist/")
+    tasks = page.locator("table.worklist tbody tr td:first-child a").all_inner_texts()
+    assert tasks and all(code.startswith("GE-") for code in tasks)  # its own phone tasks only
+    page.goto("/returnees/")
     codes = page.locator("tbody tr td:first-child a").all_inner_texts()
     assert codes and all(code.startswith("GE-") or code.startswith("BR-TEST") for code in codes)
     nav = page.inner_text("header nav")
@@ -85,6 +89,12 @@ def test_pages_work_on_a_small_screen_without_javascript(chromium, live_server, 
                                    viewport={"width": 360, "height": 740})
     page = context.new_page()
     log_in(page, "iom@demo.example")  # a plain form post: no script needed
+    # The work list, the partner's home page: usable on a phone's screen too.
+    page.screenshot(path=str(SCREENSHOTS / "worklist-mobile.png"), full_page=True)
+    assert page.locator("table.worklist tbody tr").count() > 0
+    assert page.locator("main").bounding_box()["width"] <= 360
+    assert page.locator("table.worklist").bounding_box()["width"] <= 360
+    page.goto("/returnees/")
     page.screenshot(path=str(SCREENSHOTS / "returnees-mobile.png"), full_page=True)
     assert page.locator("table").is_visible()
     # Nothing wider than the phone's screen: no sideways scrolling.

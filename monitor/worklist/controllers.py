@@ -1,0 +1,139 @@
+"""The work list (the partner's home page) and the call attempt recorded from it."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from monitor import codes
+from monitor.access import require, scope_to_user
+from monitor.extensions import db
+from monitor.followups.operations import local_moment, record_attempt, retrying_stale
+from monitor.followups.waves import all_waves
+from monitor.models import ContactAttempt, FollowUp, InboundMessage, Organisation, Response, ResponseFlag, Returnee
+from monitor.models.types import utcnow
+from monitor.returnees.forms import country_choices
+from monitor.worklist.forms import AttemptForm, FilterForm
+
+LIMIT = 100
+CLOSING_SOON = timedelta(days=3)
+_RANK = {"call_back_due": 0, "to_call": 1, "closing_soon": 2, "later": 3}
+
+
+def _status(now):
+    """Where a follow-up stands on the work list, in SQL (one GROUP BY gives the counts)."""
+    phone = FollowUp.state == "phone_task"
+    return case((and_(phone, FollowUp.callback_at <= now), "call_back_due"),
+                (and_(phone, FollowUp.callback_at > now), "later"),
+                (phone, "to_call"), else_="closing_soon")
+
+
+def _scoped(stmt, organisation: Organisation | None):
+    stmt = scope_to_user(stmt, current_user)
+    if organisation is not None:
+        stmt = stmt.where(or_(Returnee.partner_id == organisation.id, Returnee.local_partner_id == organisation.id))
+    return stmt
+
+
+def _organisation() -> Organisation | None:
+    """An admin may open the list of any organisation (?organisation=CODE); staff see their own."""
+    code = request.args.get("organisation", "").strip()
+    if current_user.role != "admin" or not code:
+        return None
+    organisation = db.session.scalar(select(Organisation).where(Organisation.code == code[:40]))
+    if organisation is None:
+        abort(404)
+    return organisation
+
+
+@require("worklist.use")
+def index():
+    now = utcnow()
+    organisation = _organisation()
+    status = _status(now)
+    open_flags = (select(func.count()).select_from(ResponseFlag).join(Response, Response.id == ResponseFlag.response_id)
+                  .where(Response.returnee_id == Returnee.id, ResponseFlag.resolved_at.is_(None)).scalar_subquery())
+    unread = (select(func.count()).select_from(InboundMessage).where(
+        InboundMessage.returnee_id == Returnee.id, InboundMessage.kind == "other", InboundMessage.read_at.is_(None))
+        .scalar_subquery())
+    needs_person = or_(FollowUp.state == "phone_task",
+                       and_(FollowUp.state.in_(("invited", "reminded")),
+                            FollowUp.window_closes <= (now + CLOSING_SOON).date()))
+    base = _scoped(select(FollowUp.id).join(Returnee, Returnee.id == FollowUp.returnee_id).where(needs_person),
+                   organisation)
+
+    form = FilterForm(request.args)
+    local_partners = db.session.scalars(
+        _scoped(select(Organisation).join(Returnee, Returnee.local_partner_id == Organisation.id), organisation)
+        .distinct().order_by(Organisation.name)).all()
+    form.country.choices = [("", "—")] + country_choices()
+    form.wave.choices = [("", "—")] + [(w.code, w.code) for w in all_waves()]
+    form.status.choices = [("", "—")] + [(k, str(v)) for k, v in codes.WORKLIST_STATUSES.items()]
+    form.local_partner.choices = [("", "—")] + [(o.code, o.name) for o in local_partners]
+    filtered = base
+    if form.country.data:
+        filtered = filtered.where(Returnee.destination_country == form.country.data[:2])
+    if form.wave.data:
+        filtered = filtered.where(FollowUp.wave == form.wave.data[:20])
+    if form.local_partner.data:
+        filtered = filtered.where(Returnee.local_partner_id.in_(
+            select(Organisation.id).where(Organisation.code == form.local_partner.data[:40])))
+    counts = dict(db.session.execute(filtered.with_only_columns(status, func.count()).group_by(status)).all())
+    if form.status.data in _RANK:
+        filtered = filtered.where(status == form.status.data)
+    rank = case(*((status == key, value) for key, value in _RANK.items()))
+    rows = db.session.execute(
+        filtered.with_only_columns(FollowUp, Returnee, status.label("status"), open_flags.label("open_flags"),
+                                   unread.label("unread"))
+        .order_by(rank, FollowUp.callback_at, FollowUp.window_closes, open_flags.desc(), FollowUp.id)
+        .limit(LIMIT)).all()
+    last = dict(db.session.execute(
+        select(ContactAttempt.follow_up_id, func.max(ContactAttempt.at))
+        .where(ContactAttempt.follow_up_id.in_([row.FollowUp.id for row in rows])).group_by(ContactAttempt.follow_up_id)
+    ).all()) if rows else {}
+    return render_template("worklist/index.html", rows=rows, counts=counts, form=form, last=last,
+                           organisation=organisation, limit=LIMIT, now=now, back=request.full_path.rstrip("?"),
+                           attempt_form=AttemptForm)
+
+
+@require("worklist.use")
+def attempt(follow_up_id: int):
+    form = AttemptForm()
+    follow_up = db.session.scalar(_scoped(select(FollowUp).join(Returnee, Returnee.id == FollowUp.returnee_id)
+                                          .where(FollowUp.id == follow_up_id), None))
+    if follow_up is None:
+        abort(404)
+    back = form.back.data if (form.back.data or "").startswith("/worklist") else url_for("worklist.index")
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(f"{follow_up.returnee.code}: {error}", "error")
+        return redirect(back)
+    if follow_up.state == "closed":
+        flash(_("%(code)s: this follow-up is already closed.", code=follow_up.returnee.code), "info")
+        return redirect(back)
+    outcome, key = form.outcome.data, form.form_key.data
+    callback = (local_moment(follow_up.returnee.destination_country, form.callback_day.data, form.callback_time.data)
+                if outcome == "call_back" else None)
+
+    def record() -> bool:
+        if db.session.scalar(select(ContactAttempt.id).where(ContactAttempt.form_key == key)):
+            return False  # pressed twice: the first press recorded it
+        record_attempt(db.session.get(FollowUp, follow_up_id), outcome,
+                       channel="visit" if outcome == "absent" else "phone", actor=current_user.email,
+                       user=current_user, note=(form.note.data or "").strip() or None, callback_at=callback,
+                       form_key=key)
+        db.session.commit()
+        return True
+
+    try:
+        retrying_stale(record)
+    except IntegrityError:  # the same form sent twice at once: one attempt stands
+        db.session.rollback()
+    flash(_("%(code)s: %(outcome)s recorded.", code=follow_up.returnee.code, outcome=codes.CALL_OUTCOMES[outcome]),
+          "success")
+    return redirect(back)

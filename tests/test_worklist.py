@@ -1,0 +1,101 @@
+"""The partner's work list: scoped to the organisation, ordered by urgency, counts per status,
+filters, and a call attempt in two clicks (idempotent under a double press). Both databases."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from monitor.extensions import db
+from monitor.models import AuditEntry, ContactAttempt, FollowUp
+from monitor.models.types import utcnow
+from tests.conftest import make_follow_up
+
+KEY = re.compile(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"')
+
+
+def tasks(returnees):
+    """A phone task for each of the four cases of the fixture (Caritas Georgia, Caritas Armenia,
+    Caritas itself, IOM Georgia)."""
+    made = {key: make_follow_up(r, "m1", state="phone_task", closes=date.today() + timedelta(days=20))
+            for key, r in returnees.items()}
+    db.session.commit()
+    return made
+
+
+def test_partners_land_on_their_work_list_and_see_only_their_own(users, returnees, browser_for):
+    tasks(returnees)
+    local = browser_for(users["caritas-ge"])
+    home = local.get("/")
+    assert home.status_code == 302 and home.location.endswith("/worklist/")
+    page = local.get("/worklist/").get_data(as_text=True)
+    assert "GE-C-001" in page and "AM-C-001" not in page and "GE-I-001" not in page and "GE-C-002" not in page
+    caritas = browser_for(users["caritas"]).get("/worklist/").get_data(as_text=True)
+    assert {"GE-C-001", "AM-C-001", "GE-C-002"} <= set(re.findall(r"[A-Z]{2}-[CI]-\d{3}", caritas))
+    assert "GE-I-001" not in caritas
+    assert "GE-I-001" in browser_for(users["admin"]).get("/worklist/?organisation=iom").get_data(as_text=True)
+    assert browser_for(users["admin"]).get("/worklist/?organisation=nope").status_code == 404
+    assert browser_for(users["analyst"]).get("/worklist/").status_code == 403
+
+
+def test_ordered_by_urgency_with_counts_and_filters(users, returnees, browser_for):
+    made = tasks(returnees)
+    made["caritas-am"].callback_at = utcnow() - timedelta(minutes=5)  # a call-back due now: first
+    made["caritas"].callback_at = utcnow() + timedelta(hours=3)  # later: last
+    made["caritas-ge"].window_closes = date.today() + timedelta(days=2)  # closes soonest of the rest
+    db.session.commit()
+    page = browser_for(users["caritas"]).get("/worklist/").get_data(as_text=True)
+    order = [code for code in re.findall(r">([A-Z]{2}-C-\d{3})</a>", page)]
+    assert order == ["AM-C-001", "GE-C-001", "GE-C-002"]
+    assert re.search(r"Call back now: <strong>1</strong>", page) and re.search(r"Later: <strong>1</strong>", page)
+    assert re.search(r"To call: <strong>1</strong>", page)
+    only_am = browser_for(users["caritas"]).get("/worklist/?country=AM").get_data(as_text=True)
+    assert re.findall(r">([A-Z]{2}-C-\d{3})</a>", only_am) == ["AM-C-001"]
+    later = browser_for(users["caritas"]).get("/worklist/?status=later").get_data(as_text=True)
+    assert re.findall(r">([A-Z]{2}-C-\d{3})</a>", later) == ["GE-C-002"]
+
+
+def _attempt(browser, follow_up, **fields):
+    page = browser.get("/worklist/").get_data(as_text=True)
+    match = KEY.search(page)
+    data = {"form_key": match.group(1) or match.group(2), "back": "/worklist/", **fields}
+    return browser.post(f"/worklist/{follow_up.id}/attempt", data), data
+
+
+def test_a_call_attempt_in_two_clicks(users, returnees, browser_for):
+    made = tasks(returnees)
+    browser = browser_for(users["caritas-ge"])
+    answer, data = _attempt(browser, made["caritas-ge"], outcome="no_answer", note="rang 10 times")
+    assert answer.status_code == 302 and answer.location.endswith("/worklist/")
+    assert browser.post(f"/worklist/{made['caritas-ge'].id}/attempt", data).status_code == 302  # pressed twice
+    db.session.expire_all()
+    follow_up = db.session.get(FollowUp, made["caritas-ge"].id)
+    assert follow_up.attempts == 1 and follow_up.callback_at is not None
+    attempt = db.session.scalar(select(ContactAttempt))
+    assert (attempt.outcome, attempt.note, attempt.user_id) == ("no_answer", "rang 10 times", users["caritas-ge"].id)
+    # Refused: closed through the disposition table.
+    _attempt(browser, follow_up, outcome="refused")
+    db.session.expire_all()
+    assert db.session.get(FollowUp, follow_up.id).disposition == "2.11"
+
+
+def test_a_call_back_needs_its_time_and_comes_back_then(users, returnees, browser_for):
+    made = tasks(returnees)
+    browser = browser_for(users["caritas-ge"])
+    answer, _data = _attempt(browser, made["caritas-ge"], outcome="call_back")
+    assert "A call-back needs its date and time." in browser.get("/worklist/").get_data(as_text=True)
+    day = date.today() + timedelta(days=1)
+    _attempt(browser, made["caritas-ge"], outcome="call_back", callback_day=day.isoformat(), callback_time="18:30")
+    db.session.expire_all()
+    follow_up = db.session.get(FollowUp, made["caritas-ge"].id)
+    assert (follow_up.callback_at.hour, follow_up.callback_at.minute) == (14, 30)  # 18:30 in Tbilisi
+    assert follow_up.contacted_at is not None
+
+
+def test_no_attempt_on_another_organisations_follow_up(users, returnees, browser_for):
+    made = tasks(returnees)
+    browser = browser_for(users["caritas-ge"])
+    answer, _data = _attempt(browser, made["iom-ge"], outcome="no_answer")
+    assert answer.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(ContactAttempt)) == 0
