@@ -122,3 +122,36 @@ def test_an_interview_saved_as_complete_twice_at_once(app, users, returnees, ser
     closes = db.session.scalar(select(func.count()).select_from(FollowUpEvent).where(FollowUpEvent.transition == "close"))
     assert (db.session.scalar(select(func.count()).select_from(Response)), follow_up.disposition, closes) == \
         (1, "1.1", 1)
+
+
+def test_a_call_attempt_sent_several_times_at_once_is_recorded_once(app, users, returnees, server):
+    from monitor.models import ContactAttempt
+    from tests.conftest import make_follow_up
+
+    follow_up = make_follow_up(returnees["caritas-ge"], "m1", state="phone_task")
+    db.session.commit()
+    follow_up_id = follow_up.id
+    opener = _logged_in(server, users["caritas-ge"].email)
+    page = opener.open(f"{server}/worklist/").read().decode()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    key = re.search(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"', page)
+    body = urllib.parse.urlencode({"csrf_token": csrf, "form_key": key.group(1) or key.group(2), "back": "/worklist/",
+                                   "outcome": "no_answer"}).encode()
+    statuses, barrier = [], threading.Barrier(6)
+
+    def press():
+        barrier.wait()
+        try:
+            statuses.append(opener.open(f"{server}/worklist/{follow_up_id}/attempt", data=body).status)
+        except urllib.error.HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=press) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302] * 6, sorted(statuses)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(ContactAttempt)) == 1
+    assert db.session.get(FollowUp, follow_up_id).attempts == 1
