@@ -76,6 +76,25 @@ def test_consent_pressed_many_times_at_once(app, orgs, server, choice):
     assert follow_up.contacted_at is not None
 
 
+def _at_once(opener, url, body, times=6) -> list[int]:
+    """POST `body` to `url` `times` times at once with one session; the statuses."""
+    statuses, barrier = [], threading.Barrier(times)
+
+    def press():
+        barrier.wait()
+        try:
+            statuses.append(opener.open(url, data=body).status)
+        except urllib.error.HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=press) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
 def _logged_in(server, email):
     from tests.conftest import PASSWORD
 
@@ -102,20 +121,7 @@ def test_an_interview_saved_as_complete_twice_at_once(app, users, returnees, ser
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     body = urllib.parse.urlencode({"csrf_token": csrf, "mode": "phone", "housing_situation": "rented",
                                    "work_status": "employed", "action": "complete"}).encode()
-    statuses, barrier = [], threading.Barrier(6)
-
-    def press():
-        barrier.wait()
-        try:
-            statuses.append(opener.open(url, data=body).status)
-        except urllib.error.HTTPError as answer:
-            statuses.append(answer.code)
-
-    threads = [threading.Thread(target=press) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = _at_once(opener, url, body)
     assert len(statuses) == 6 and all(status == 302 for status in statuses), sorted(statuses)
     db.session.expire_all()
     follow_up = db.session.scalar(select(FollowUp))
@@ -137,20 +143,7 @@ def test_a_call_attempt_sent_several_times_at_once_is_recorded_once(app, users, 
     key = re.search(r'name="form_key"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_key"', page)
     body = urllib.parse.urlencode({"csrf_token": csrf, "form_key": key.group(1) or key.group(2), "back": "/worklist/",
                                    "outcome": "no_answer"}).encode()
-    statuses, barrier = [], threading.Barrier(6)
-
-    def press():
-        barrier.wait()
-        try:
-            statuses.append(opener.open(f"{server}/worklist/{follow_up_id}/attempt", data=body).status)
-        except urllib.error.HTTPError as answer:
-            statuses.append(answer.code)
-
-    threads = [threading.Thread(target=press) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = _at_once(opener, f"{server}/worklist/{follow_up_id}/attempt", body)
     assert sorted(statuses) == [302] * 6, sorted(statuses)
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ContactAttempt)) == 1
