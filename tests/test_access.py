@@ -51,6 +51,7 @@ MATRIX = {
     "worklist.index": ("GET", "/worklist/", only({"admin", "caritas", "caritas-ge", "iom"})),
     # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
     "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),
+    "worklist.contact": ("POST", "/worklist/{follow_up}/contact", case_route(200)),
     # The returnee's pages answer to a personal link, whoever is logged in; a wrong one is a 404.
     "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
     "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),

@@ -99,3 +99,37 @@ def test_no_attempt_on_another_organisations_follow_up(users, returnees, browser
     answer, _data = _attempt(browser, made["iom-ge"], outcome="no_answer")
     assert answer.status_code == 404
     assert db.session.scalar(select(func.count()).select_from(ContactAttempt)) == 0
+
+
+def test_contact_details_on_request_each_view_audited(users, returnees, browser_for):
+    tasks(returnees)
+    browser = browser_for(users["caritas-ge"])
+    page = browser.get("/worklist/?wave=m1").get_data(as_text=True)
+    assert "+995555123456" not in page and "Nino Beridze" not in page and "Show contact" in page
+    follow_up = db.session.scalar(select(FollowUp).where(FollowUp.returnee_id == returnees["caritas-ge"].id))
+    shown = browser.post(f"/worklist/{follow_up.id}/contact", {"back": "/worklist/?wave=m1"})
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "+995555123456" in text and "Nino Beridze" in text
+    entry = db.session.scalar(select(AuditEntry).order_by(AuditEntry.id.desc()))
+    assert (entry.action, entry.object_id, entry.details.get("via")) == ("returnee.contact.view", "GE-C-001", "worklist")
+    assert "+995555123456" not in str(entry.details)
+    other = db.session.scalar(select(FollowUp).where(FollowUp.returnee_id == returnees["iom-ge"].id))
+    assert browser.post(f"/worklist/{other.id}/contact", {}).status_code == 404
+    assert browser_for(users["analyst"]).post(f"/worklist/{follow_up.id}/contact", {}).status_code == 403
+
+
+def test_a_full_work_list_stays_under_50_kb_on_a_poor_line(app, users, orgs, browser_for):
+    import gzip
+
+    from tests.conftest import make_returnee
+
+    for n in range(120):  # more than the list shows
+        make_follow_up(make_returnee(orgs["caritas"], f"GE-W-{n:03d}", orgs["caritas-ge"]), "m1", state="phone_task")
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    html = browser.get("/worklist/").get_data()
+    css = app.test_client().get("/static/css/staff.css").data
+    assert html.count(b'class="attempt"') == 100
+    weight = len(gzip.compress(html)) + len(gzip.compress(css))
+    assert weight < 50 * 1024, weight
+    assert b"<script" not in html  # works without JavaScript, every control a native form element

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from monitor import codes
-from monitor.access import require, scope_to_user
+from monitor import audit, codes
+from monitor.access import can, require, scope_to_user
 from monitor.extensions import db
 from monitor.followups.operations import local_moment, record_attempt, retrying_stale
 from monitor.followups.waves import all_waves
@@ -39,9 +39,9 @@ def _scoped(stmt, organisation: Organisation | None):
     return stmt
 
 
-def _organisation() -> Organisation | None:
+def _organisation(args) -> Organisation | None:
     """An admin may open the list of any organisation (?organisation=CODE); staff see their own."""
-    code = request.args.get("organisation", "").strip()
+    code = args.get("organisation", "").strip()
     if current_user.role != "admin" or not code:
         return None
     organisation = db.session.scalar(select(Organisation).where(Organisation.code == code[:40]))
@@ -52,8 +52,31 @@ def _organisation() -> Organisation | None:
 
 @require("worklist.use")
 def index():
+    return _render()
+
+
+@require("returnees.contact")
+def contact(follow_up_id: int):
+    """The list again, with this row's name and phone number: shown on request, on the POST's own
+    answer (never on a URL that could be reloaded without an audit entry), each view audited."""
+    follow_up = _visible_follow_up_or_404(follow_up_id)
+    audit.record("returnee.contact.view", follow_up.returnee, details={"via": "worklist"})
+    db.session.commit()
+    return _render(shown=follow_up.id)
+
+
+def _visible_follow_up_or_404(follow_up_id: int) -> FollowUp:
+    follow_up = db.session.scalar(_scoped(select(FollowUp).join(Returnee, Returnee.id == FollowUp.returnee_id)
+                                          .where(FollowUp.id == follow_up_id), None))
+    if follow_up is None:
+        abort(404)
+    return follow_up
+
+
+def _render(shown: int | None = None):
     now = utcnow()
-    organisation = _organisation()
+    args = request.args if request.method == "GET" else _filters_of(_back())
+    organisation = _organisation(args)
     status = _status(now)
     open_flags = (select(func.count()).select_from(ResponseFlag).join(Response, Response.id == ResponseFlag.response_id)
                   .where(Response.returnee_id == Returnee.id, ResponseFlag.resolved_at.is_(None)).scalar_subquery())
@@ -66,7 +89,7 @@ def index():
     base = _scoped(select(FollowUp.id).join(Returnee, Returnee.id == FollowUp.returnee_id).where(needs_person),
                    organisation)
 
-    form = FilterForm(request.args)
+    form = FilterForm(args)
     local_partners = db.session.scalars(
         _scoped(select(Organisation).join(Returnee, Returnee.local_partner_id == Organisation.id), organisation)
         .distinct().order_by(Organisation.name)).all()
@@ -96,18 +119,31 @@ def index():
         .where(ContactAttempt.follow_up_id.in_([row.FollowUp.id for row in rows])).group_by(ContactAttempt.follow_up_id)
     ).all()) if rows else {}
     return render_template("worklist/index.html", rows=rows, counts=counts, form=form, last=last,
-                           organisation=organisation, limit=LIMIT, now=now, back=request.full_path.rstrip("?"),
-                           attempt_form=AttemptForm)
+                           organisation=organisation, limit=LIMIT, now=now, back=_back(), shown=shown,
+                           attempt_form=AttemptForm, may_see_contact=can(current_user, "returnees.contact"))
+
+
+def _filters_of(back: str):
+    from urllib.parse import parse_qs, urlsplit
+
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict([(k, v) for k, values in parse_qs(urlsplit(back).query).items() for v in values])
+
+
+def _back() -> str:
+    """The list's own address with its filters (where a recorded call returns to)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    back = request.form.get("back", "")
+    return back if back.startswith("/worklist") else url_for("worklist.index")
 
 
 @require("worklist.use")
 def attempt(follow_up_id: int):
     form = AttemptForm()
-    follow_up = db.session.scalar(_scoped(select(FollowUp).join(Returnee, Returnee.id == FollowUp.returnee_id)
-                                          .where(FollowUp.id == follow_up_id), None))
-    if follow_up is None:
-        abort(404)
-    back = form.back.data if (form.back.data or "").startswith("/worklist") else url_for("worklist.index")
+    follow_up = _visible_follow_up_or_404(follow_up_id)
+    back = _back()
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for error in errors:
