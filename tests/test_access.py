@@ -52,6 +52,9 @@ MATRIX = {
     # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
     "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),
     "worklist.contact": ("POST", "/worklist/{follow_up}/contact", case_route(200)),
+    # A text id nobody has: 404 for those who may use the work list.
+    "worklist.text_handled": ("POST", "/worklist/texts/999999/handled",
+                              only({"admin", "caritas", "caritas-ge", "iom"}, status=404)),
     # The returnee's pages answer to a personal link, whoever is logged in; a wrong one is a 404.
     "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
     "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),

@@ -133,3 +133,27 @@ def test_a_full_work_list_stays_under_50_kb_on_a_poor_line(app, users, orgs, bro
     weight = len(gzip.compress(html)) + len(gzip.compress(css))
     assert weight < 50 * 1024, weight
     assert b"<script" not in html  # works without JavaScript, every control a native form element
+
+
+def test_texts_from_returnees_wait_on_the_list_until_handled(users, returnees, browser_for):
+    from monitor.extensions import cipher
+    from monitor.models import InboundMessage
+
+    for key, body in (("caritas-ge", "I lost my job, please call me"), ("iom-ge", "Call me about the shop")):
+        db.session.add(InboundMessage(provider_id=f"SM{key}", returnee_id=returnees[key].id, kind="other",
+                                      from_lookup=cipher.lookup_hash("+995555123456"), body=body))
+    db.session.add(InboundMessage(provider_id="SMstop", returnee_id=returnees["caritas-ge"].id, kind="stop",
+                                  from_lookup=cipher.lookup_hash("+995555123456"), body="STOP"))
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    page = browser.get("/worklist/").get_data(as_text=True)
+    assert "I lost my job" in page and "Call me about the shop" not in page and ">STOP<" not in page
+    mine = db.session.scalar(select(InboundMessage).where(InboundMessage.provider_id == "SMcaritas-ge"))
+    other = db.session.scalar(select(InboundMessage).where(InboundMessage.provider_id == "SMiom-ge"))
+    assert browser.post(f"/worklist/texts/{other.id}/handled", {}).status_code == 404
+    assert browser.post(f"/worklist/texts/{mine.id}/handled", {"back": "/worklist/"}).status_code == 302
+    assert browser.post(f"/worklist/texts/{mine.id}/handled", {"back": "/worklist/"}).status_code == 302  # twice
+    db.session.expire_all()
+    assert db.session.get(InboundMessage, mine.id).read_at is not None
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "inbound.handled")) == 1
+    assert "I lost my job" not in browser.get("/worklist/").get_data(as_text=True)

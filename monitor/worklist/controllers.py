@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from monitor import audit, codes
@@ -118,7 +118,11 @@ def _render(shown: int | None = None):
         select(ContactAttempt.follow_up_id, func.max(ContactAttempt.at))
         .where(ContactAttempt.follow_up_id.in_([row.FollowUp.id for row in rows])).group_by(ContactAttempt.follow_up_id)
     ).all()) if rows else {}
-    return render_template("worklist/index.html", rows=rows, counts=counts, form=form, last=last,
+    texts = db.session.execute(
+        _scoped(select(InboundMessage, Returnee.code).join(Returnee, Returnee.id == InboundMessage.returnee_id)
+                .where(InboundMessage.kind == "other", InboundMessage.read_at.is_(None)), organisation)
+        .order_by(InboundMessage.received_at).limit(LIMIT)).all()
+    return render_template("worklist/index.html", rows=rows, counts=counts, form=form, last=last, texts=texts,
                            organisation=organisation, limit=LIMIT, now=now, back=_back(), shown=shown,
                            attempt_form=AttemptForm, may_see_contact=can(current_user, "returnees.contact"))
 
@@ -173,3 +177,21 @@ def attempt(follow_up_id: int):
     flash(_("%(code)s: %(outcome)s recorded.", code=follow_up.returnee.code, outcome=codes.CALL_OUTCOMES[outcome]),
           "success")
     return redirect(back)
+
+
+@require("worklist.use")
+def text_handled(message_id: int):
+    """A text from a returnee, read and acted on: it leaves the list (once, however often pressed)."""
+    found = db.session.execute(
+        _scoped(select(InboundMessage.id, Returnee.code).join(Returnee, Returnee.id == InboundMessage.returnee_id)
+                .where(InboundMessage.id == message_id), None)).first()
+    if found is None:
+        abort(404)
+    marked = db.session.execute(update(InboundMessage).where(InboundMessage.id == message_id,
+                                                             InboundMessage.read_at.is_(None))
+                                .values(read_at=utcnow())).rowcount
+    if marked:
+        audit.record("inbound.handled", details={"case": found.code, "message": message_id})
+    db.session.commit()
+    flash(_("%(code)s: the text is marked handled.", code=found.code), "success")
+    return redirect(_back())
