@@ -115,3 +115,25 @@ def test_retry_delays_are_checked(text, ok):
     else:
         with pytest.raises(ValueError, match="outcome=minutes"):
             parse_retry_delays(text)
+
+
+@pytest.mark.parametrize("answers, code", [
+    ({}, "2.11"),
+    ({"housing_situation": "shelter"}, "2.12"),
+])
+def test_a_refusal_or_break_off_during_the_interview_is_recorded_from_the_form(users, returnees, browser_for,
+                                                                             answers, code):
+    from monitor.models import Response
+
+    make_follow_up(returnees["caritas-ge"], "m1", state="phone_task")
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    answer = browser.post("/interviews/GE-C-001/m1", {"mode": "phone", **answers, "action": "stopped"})
+    assert answer.status_code == 302
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    assert (follow_up.state, follow_up.disposition) == ("closed", code)
+    response = db.session.scalar(select(Response))
+    assert response.answers == answers  # kept
+    if answers:
+        assert response.flags == ["no_shelter"]  # a break-off raises its red flags all the same

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from monitor import audit
+from monitor import audit, codes
 from monitor.access import get_returnee_or_404, require
 from monitor.extensions import db
 from monitor.followups import operations as followups
@@ -75,6 +75,14 @@ def _interview(code: str, wave: str):
         response.interviewer_id = current_user.id
         followups.mark_contacted(follow_up)  # answers entered: the returnee was reached
         operations.save_answers(response, [i for i in items if i.code not in errors], submitted)
+        if request.form.get("action") == "stopped":
+            # Refused to go on, or broke off: what was answered is kept; the disposition table
+            # makes it partial (1.2), a break-off (2.12) or a refusal (2.11).
+            code = followups.close(follow_up, "refused", actor=current_user.email, detail="stopped during the interview")
+            db.session.commit()
+            flash(_("The interview stopped; recorded as %(code)s %(label)s.", code=code,
+                    label=codes.DISPOSITIONS.get(code, code)), "info")
+            return redirect(url_for("returnees.detail", code=returnee.code))
         if completing and not errors:
             followups.complete_response(response, user=current_user)
             db.session.commit()
