@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, insert, or_, select, text, update
+from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -82,13 +82,6 @@ def _insert_ignoring_duplicates(table, rows: list[dict], keys: list[str], return
     return created
 
 
-def _refuses():
-    """SQL twin of `Returnee.refusal is not None`."""
-    return or_(and_(Returnee.consent_given, Returnee.consent_withdrawn_at.is_not(None)), Returnee.do_not_contact,
-               Returnee.opted_out_at.is_not(None),
-               and_(~Returnee.consent_given, Returnee.consent_recorded_at.is_not(None)))
-
-
 def _follow_up_row(wave: Wave, returnee_id: int, return_date: date, channel: str, probability: float,
                    draw_id: int, stratum_id: int, refuses: bool = False) -> dict:
     due, opens, closes = window(wave, return_date)
@@ -137,7 +130,7 @@ def _plan_census(wave: Wave, today: date, report: PlanReport) -> int:
     first, last = _return_dates_to_plan(wave, today)
     rows = db.session.execute(
         select(Returnee.id, Returnee.return_date, Returnee.preferred_channel, Returnee.destination_country,
-               Returnee.partner_id, _refuses().label("refuses"))
+               Returnee.partner_id, Returnee.refusal_clause().label("refuses"))
         .where(Returnee.frame_clause(), Returnee.return_date.between(first, last), _not_planned(wave.code))).all()
     if not rows:
         return 0
@@ -197,7 +190,7 @@ def _plan_sampled(wave: Wave, today: date, report: PlanReport) -> int:
         start = date.fromisoformat(f"{cohort}-01")
         end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         stmt = (select(Returnee.id, Returnee.destination_country, Returnee.partner_id, Returnee.return_date,
-                       Returnee.preferred_channel, _refuses().label("refuses"))
+                       Returnee.preferred_channel, Returnee.refusal_clause().label("refuses"))
                 .where(Returnee.frame_clause(), Returnee.return_date.between(max(start, first), end),
                        ~exists().where(SampleFrameMember.wave == wave.code,
                                        SampleFrameMember.returnee_id == Returnee.id),

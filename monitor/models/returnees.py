@@ -116,10 +116,16 @@ class Returnee(db.Model):
         return False
 
     @classmethod
+    def refusal_clause(cls):
+        """SQL twin of `refusal is not None`."""
+        return or_(and_(cls.consent_given, cls.consent_withdrawn_at.is_not(None)),
+                   and_(not_(cls.consent_given), cls.consent_recorded_at.is_not(None)),
+                   cls.do_not_contact, cls.opted_out_at.is_not(None))
+
+    @classmethod
     def contactable_clause(cls):
         """SQL twin of `may_contact` for any channel: consent active, no refusal."""
-        return and_(cls.consent_given, cls.consent_withdrawn_at.is_(None), not_(cls.do_not_contact),
-                    cls.opted_out_at.is_(None))
+        return and_(cls.consent_given, not_(cls.refusal_clause()))
 
     @classmethod
     def frame_clause(cls):
