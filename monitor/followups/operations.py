@@ -81,14 +81,17 @@ def close(follow_up: FollowUp, reason: str, *, actor: str, at: datetime | None =
 
 def recode(follow_up: FollowUp, code: str, *, actor: str, at: datetime) -> None:
     """A closed follow-up's outcome recorded anew as data (a re-import of paper or historical
-    data): the code is checked by the same table, and the change is an event of its own."""
+    data): the code is checked by the same table, the change is an event of its own, and the
+    response is scored and flagged as the new code says (as `close` does)."""
     disposition = recorded(code)
-    if disposition == follow_up.disposition and follow_up.closed_at == at:
-        return
-    follow_up.events.append(FollowUpEvent(at=at, transition="recode", from_state="closed", to_state="closed",
-                                          actor=actor, detail=f"{follow_up.disposition} -> {disposition}"))
-    follow_up.disposition = disposition
-    follow_up.closed_at = at
+    if disposition != follow_up.disposition or follow_up.closed_at != at:
+        follow_up.events.append(FollowUpEvent(at=at, transition="recode", from_state="closed", to_state="closed",
+                                              actor=actor, detail=f"{follow_up.disposition} -> {disposition}"))
+        follow_up.disposition = disposition
+        follow_up.closed_at = at
+    response = response_of(follow_up)
+    if response is not None:
+        apply_scores(response)
 
 
 def mark_contacted(follow_up: FollowUp, at: datetime | None = None) -> None:
@@ -105,8 +108,10 @@ def complete_response(response: Response, *, at: datetime | None = None, user: U
     response.completed_at = at
     follow_up = response.follow_up
     mark_contacted(follow_up, at)
-    close(follow_up, "completed", actor=actor, at=at, detail=f"response {response.id} ({response.mode})")
-    apply_scores(response)
+    if follow_up.state in OPEN_STATES:
+        close(follow_up, "completed", actor=actor, at=at, detail=f"response {response.id} ({response.mode})")
+    else:  # closed a moment before (its window): the response is scored as that outcome says
+        apply_scores(response)
     audit.record("response.complete", response, user=user, actor=actor,
                  details={"wave": response.wave, "mode": response.mode, "disposition": follow_up.disposition})
 

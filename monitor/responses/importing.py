@@ -432,12 +432,11 @@ def _write_rows(rows: list[_Row], questionnaire: Questionnaire, report: ImportRe
         elif response is not None:
             db.session.delete(response)  # the row says nobody answered
             response = None
+        # Either way the response (if any) is scored and flagged as the row's code says.
         if follow_up.state != "closed":
             close(follow_up, "imported", actor="import", at=row.completed_at, code=row.disposition)
         else:
             recode(follow_up, row.disposition, actor="import", at=row.completed_at)
-        if response is not None:
-            operations.apply_scores(response)
 
 
 def _state(follow_up: FollowUp, response: Response | None) -> tuple:

@@ -117,7 +117,7 @@ def apply_scores(response: Response, version: int | None = None) -> bool:
         response.score_rows.append(row)
     for dimension, value in values.items():
         setattr(row, dimension, value)
-    response.flag_rows = [row for row in response.flag_rows if row.flag in flags] + [
+    response.flag_rows = [kept for kept in response.flag_rows if kept.flag in flags] + [
         ResponseFlag(flag=code) for code in sorted(flags - {r.flag for r in response.flag_rows})]
     return before != (response.scores_in(version), sorted(flags))
 
