@@ -39,21 +39,7 @@ def press_together(server, token, form, times=8):
     page = opener.open(f"{server}/s/{token}").read().decode()
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     body = urllib.parse.urlencode({"csrf_token": csrf, **form}).encode()
-    statuses, barrier = [], threading.Barrier(times)
-
-    def press():
-        barrier.wait()
-        try:
-            statuses.append(opener.open(f"{server}/s/{token}/consent", data=body).status)
-        except urllib.error.HTTPError as answer:
-            statuses.append(answer.code)
-
-    threads = [threading.Thread(target=press) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return statuses
+    return _at_once(opener, f"{server}/s/{token}/consent", body, times)
 
 
 @pytest.mark.parametrize("choice", ["agree", "decline"])

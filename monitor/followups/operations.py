@@ -205,8 +205,8 @@ def record_sms_failure(message: SmsMessage, error_code: str | None, *, at: datet
     if follow_up is not None:
         record_attempt(follow_up, outcome, channel="sms", actor=actor, at=at,
                        note=f"Twilio error {error_code}" if error_code else None)
-    elif outcome == "unusable_number" and returnee.phone_unusable_at is None:
-        returnee.phone_unusable_at = at
+    elif ATTEMPT_OUTCOMES[outcome].number_unusable and returnee.phone_unusable_at is None:
+        returnee.phone_unusable_at = at  # a message of no follow-up: the number is remembered all the same
     if outcome == "opted_out":
         opt_out(returnee, actor=actor, via=f"Twilio error {error_code}", at=at)
     return outcome

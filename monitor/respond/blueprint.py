@@ -2,9 +2,7 @@ from flask import Blueprint, redirect, request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from monitor.extensions import db
-
-from monitor.extensions import limiter
+from monitor.extensions import db, limiter
 from monitor.respond import controllers
 
 bp = Blueprint("respond", __name__, url_prefix="/s", template_folder="templates")

@@ -7,6 +7,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 from monitor.extensions import db
 from monitor.followups import operations as followups
 from monitor.followups.links import link_is_open, resolve_link
+from monitor.models import Returnee
 from monitor.models.types import utcnow
 from monitor.respond.pages import form_state, page_items
 from monitor.responses import operations
@@ -85,7 +86,7 @@ def opt_out(token: str):
     if link is None:
         return _open(token)[1]
     def record():  # again if a follow-up moved meanwhile: an opt-out is never lost
-        if followups.opt_out(db.session.get(type(link.returnee), link.returnee_id), actor="returnee", via="link"):
+        if followups.opt_out(db.session.get(Returnee, link.returnee_id), actor="returnee", via="link"):
             db.session.commit()
 
     followups.retrying_stale(record)

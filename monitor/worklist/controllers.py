@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
 
 from monitor import audit, codes
 from monitor.access import can, require, scope_to_user
@@ -127,11 +129,8 @@ def _render(shown: int | None = None):
                            attempt_form=AttemptForm, may_see_contact=can(current_user, "returnees.contact"))
 
 
-def _filters_of(back: str):
-    from urllib.parse import parse_qs, urlsplit
-
-    from werkzeug.datastructures import MultiDict
-
+def _filters_of(back: str) -> MultiDict:
+    """The filters of the list a form came from (its `back` address)."""
     return MultiDict([(k, v) for k, values in parse_qs(urlsplit(back).query).items() for v in values])
 
 
