@@ -134,3 +134,37 @@ def test_a_call_attempt_sent_several_times_at_once_is_recorded_once(app, users, 
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(ContactAttempt)) == 1
     assert db.session.get(FollowUp, follow_up_id).attempts == 1
+
+
+def test_a_new_wave_added_several_times_at_once_is_added_once(app, users, server):
+    from monitor.models import Wave
+
+    opener = _logged_in(server, users["admin"].email)
+    page = opener.open(f"{server}/admin/plan").read().decode()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = {"csrf_token": csrf, "settings-reminder_days": "3,7", "settings-phone_after_days": "14",
+            "settings-max_attempts": "5", "settings-quiet_start": "09:00", "settings-quiet_end": "20:00",
+            "settings-max_messages_per_week": "2", "settings-retry_delays": "no_answer=240",
+            "new_wave-code": "m24", "new_wave-due_days": "730", "new_wave-closes_days_after": "45",
+            "new_wave-sampled": "y", "new_wave-fraction": "0.5", "new_wave-min_per_stratum": "2"}
+    for n, wave in enumerate(sorted(db.session.scalars(select(Wave)), key=lambda w: (w.due_days, w.code))):
+        form.update({f"waves-{n}-due_days": str(wave.due_days), f"waves-{n}-opens_days_before": "0",
+                     f"waves-{n}-closes_days_after": str(wave.closes_days_after),
+                     f"waves-{n}-fraction": str(wave.fraction), f"waves-{n}-min_per_stratum": str(wave.min_per_stratum),
+                     f"waves-{n}-active": "y", **({f"waves-{n}-sampled": "y"} if wave.sampled else {})})
+    statuses = _at_once(opener, f"{server}/admin/plan", urllib.parse.urlencode(form).encode())
+    assert statuses.count(302) >= 1 and all(status in (200, 302) for status in statuses), sorted(statuses)
+    db.session.expire_all()
+    assert db.session.get(Wave, "m24").due_days == 730
+
+
+def test_stopped_pressed_twice_finds_the_interview_closed(users, returnees, browser_for):
+    from tests.conftest import make_follow_up
+
+    make_follow_up(returnees["caritas-ge"], "m1", state="phone_task")
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    form = {"mode": "phone", "housing_situation": "rented", "action": "stopped"}
+    assert browser.post("/interviews/GE-C-001/m1", form).status_code == 302
+    again = browser.post("/interviews/GE-C-001/m1", form)
+    assert again.status_code == 302 and again.location.endswith("/returnees/GE-C-001")

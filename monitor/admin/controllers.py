@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from monitor import audit, codes
 from monitor.access import require
@@ -165,7 +166,12 @@ def plan():
         settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
         settings.retry_delays = ",".join(f"{k}={v}" for k, v in parse_retry_delays(settings.retry_delays or "").items())
         audit.record("plan.edit", details={"waves": [w.code for w in waves]})
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # the same wave added a moment ago (a second press, another admin)
+            db.session.rollback()
+            new.code.errors = [_("A wave with this code exists already.")]
+            return render_template("admin/plan.html", form=form, waves=waves)
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
         return redirect(url_for("admin.plan"))
     return render_template("admin/plan.html", form=form, waves=waves)

@@ -37,8 +37,11 @@ def _interview(code: str, wave: str):
         return redirect(url_for("returnees.detail", code=code))
     response = operations.find_response(follow_up)
     if follow_up.state == "closed":
-        if request.method == "POST" and not (response is not None and response.completed_at is not None
-                                             and follow_up.disposition == "1.1"):
+        # A second press of "complete" or "stopped" finds what the first stored: not a lost form.
+        pressed_again = (request.form.get("action") == "stopped"
+                         or (response is not None and response.completed_at is not None
+                             and follow_up.disposition == "1.1"))
+        if request.method == "POST" and not pressed_again:
             # closed while the form was open (its window, say): keep the answers on screen
             flash(_("This follow-up closed while the form was open; the answers below were not saved."), "error")
             return _closed_form(returnee, follow_up, response, wave), 409
