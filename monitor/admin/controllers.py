@@ -14,6 +14,7 @@ from monitor.admin.forms import OrganisationForm, PlanForm, UserForm
 from monitor.extensions import db
 from monitor.models import AuditEntry, ContactSettings, Organisation, Returnee, SmsMessage, User, Wave
 from monitor.users.operations import UserError, create_user, update_user
+from monitor.web_input import page_number
 from scheduler.protocol import parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
@@ -118,7 +119,7 @@ def audit_log():
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if obj:
         stmt = stmt.where(AuditEntry.object_id == obj)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     entries = db.session.scalars(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                                  .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
     return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], page=page,
@@ -180,7 +181,7 @@ def plan():
 @require("organisations.manage")
 def outbox():
     """The console backend's outbox: every message with its link (no phone numbers)."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     rows = db.session.execute(
         select(SmsMessage, Returnee.code).join(Returnee, Returnee.id == SmsMessage.returnee_id)
         .order_by(SmsMessage.id.desc()).limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()

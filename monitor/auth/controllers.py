@@ -31,6 +31,9 @@ def login():
         result = authenticate(form.email.data, form.password.data)
         if result.ok:
             session.clear()  # a fresh session on login: no fixation
+            # Permanent: the cookie is signed again on every request and refused once older than
+            # SESSION_LIFETIME_MINUTES, so an idle session ends on the server's word.
+            session.permanent = True
             login_user(result.user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))
         if result.locked_until:
@@ -45,6 +48,9 @@ def login():
 @login_required
 def logout():
     audit.record("logout", current_user)
+    # The session ends on the server: a copy of the cookie taken before is refused from now on
+    # (the account's other sessions end with it).
+    current_user.end_sessions()
     db.session.commit()
     logout_user()
     session.clear()
