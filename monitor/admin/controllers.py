@@ -12,8 +12,10 @@ from monitor import audit, codes
 from monitor.access import require
 from monitor.admin.forms import OrganisationForm, PlanForm, UserForm
 from monitor.extensions import db
-from monitor.models import AuditEntry, ContactSettings, Organisation, Returnee, SmsMessage, User, Wave
+from monitor.models import AuditEntry, ContactSettings, LoginThrottle, Organisation, Returnee, SmsMessage, User, Wave
+from monitor.models.types import utcnow
 from monitor.users.operations import UserError, create_user, update_user
+from monitor.auth.operations import account_key, clear_waits
 from monitor.web_input import page_number
 from scheduler.protocol import parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
@@ -61,7 +63,9 @@ def organisation_edit(org_id: int | None = None):
 @require("users.manage")
 def users():
     rows = db.session.scalars(select(User).order_by(User.email)).all()
-    return render_template("admin/users.html", users=rows)
+    waiting = set(db.session.scalars(select(LoginThrottle.account).where(LoginThrottle.wait_until > utcnow())))
+    return render_template("admin/users.html", users=rows,
+                           waiting={user.id for user in rows if account_key(user.email) in waiting})
 
 
 @require("users.manage")
@@ -102,11 +106,10 @@ def user_unlock(user_id: int):
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    user.locked_until = None
-    user.failed_logins = 0
+    clear_waits(user)
     audit.record("user.unlock", user)
     db.session.commit()
-    flash(_("Account unlocked."), "success")
+    flash(_("The account can log in again from everywhere."), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -28,7 +28,7 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = authenticate(form.email.data, form.password.data)
+        result = authenticate(form.email.data, form.password.data, address=request.remote_addr or "")
         if result.ok:
             session.clear()  # a fresh session on login: no fixation
             # Permanent: the cookie is signed again on every request and refused once older than
@@ -36,10 +36,11 @@ def login():
             session.permanent = True
             login_user(result.user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))
-        if result.locked_until:
+        if result.wait_until:
+            # The same words for an account that exists and one that does not.
             form.form_errors.append(_(
-                "Too many failed attempts: this account is locked until %(time)s.",
-                time=format_datetime(result.locked_until, "short")))
+                "Too many failed attempts with this e-mail address: wait until %(time)s and try again.",
+                time=format_datetime(result.wait_until, "medium")))
         else:
             form.form_errors.append(_("The e-mail address or the password is wrong."))
     return render_template("auth/login.html", form=form)
