@@ -218,3 +218,31 @@ def test_interface_language_follows_choice(users, browser_for):
 def test_accept_language_picks_staff_language(app, browser_for):
     page = browser_for().client.get("/login", headers={"Accept-Language": "nl-BE,nl;q=0.9"}).get_data(as_text=True)
     assert '<html lang="nl">' in page
+
+
+@pytest.mark.parametrize("password, problem", [
+    ("password1234", "too common or too easy to guess"),
+    ("qwertyuiop12", "too common or too easy to guess"),
+    ("harbour-lantern-2026", None),
+    ("staff@caritas.example!", "must not contain the e-mail address"),
+    ("mystaffpassword", "must not contain the e-mail address"),
+])
+def test_a_new_password_is_not_common_nor_the_email(users, browser_for, password, problem):
+    browser = browser_for(users["caritas"])
+    response = browser.post("/account", {"pw-current_password": PASSWORD, "pw-new_password": password,
+                                         "pw-confirm": password, "pw-submit": "1"})
+    if problem is None:
+        assert response.status_code == 302
+    else:
+        assert response.status_code == 200 and problem in response.get_data(as_text=True)
+        assert browser_for().login("staff@caritas.example", PASSWORD).status_code == 302  # unchanged
+
+
+def test_the_admin_and_the_cli_apply_the_same_password_rules(app, users, browser_for):
+    admin = browser_for(users["admin"])
+    page = admin.post("/admin/users/new", {"email": "z@example.org", "role": "admin",
+                                           "password": "password1234"}).get_data(as_text=True)
+    assert "too common or too easy to guess" in page
+    result = app.test_cli_runner().invoke(args=["create-user", "other@example.org", "--role", "admin",
+                                                "--password-stdin"], input="other@example.org-x\n")
+    assert result.exit_code == 1 and "must not contain the e-mail address" in result.output

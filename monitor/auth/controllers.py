@@ -11,6 +11,7 @@ from monitor import audit
 from monitor.auth.forms import LanguageForm, LoginForm, PasswordChangeForm
 from monitor.auth.operations import authenticate
 from monitor.extensions import db
+from monitor.users.operations import UserError, check_password_strength
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -59,14 +60,25 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _password_problem(password: str) -> str | None:
+    try:
+        check_password_strength(password, current_user.email)
+    except UserError as problem:
+        return str(problem)
+    return None
+
+
 @login_required
 def account():
     password_form = PasswordChangeForm(prefix="pw")
     language_form = LanguageForm(prefix="lang", locale=current_user.locale or "en")
     if request.method == "POST" and "pw-submit" in request.form:
         if password_form.validate_on_submit():
+            problem = _password_problem(password_form.new_password.data)
             if not current_user.check_password(password_form.current_password.data):
                 password_form.current_password.errors.append(_("The current password is wrong."))
+            elif problem:
+                password_form.new_password.errors.append(problem)
             else:
                 current_user.set_password(password_form.new_password.data)
                 audit.record("user.password", current_user)
