@@ -182,3 +182,39 @@ def test_the_partners_migration_downgrade_keeps_partners_in_use(backend, make_da
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 3
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_answer_identity_migration_removes_doubled_answers(backend, make_database, tmp_path):
+    """0010: answers a double press stored twice (before the lock and the unique index) are kept
+    once, in their order, and the index then refuses a copy."""
+    from monitor.models import Organisation, Response, ResponseAnswer
+    from tests.conftest import make_follow_up, make_returnee
+
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade(revision="0009_login_throttles")
+        caritas = db.session.scalar(sa.select(Organisation).where(Organisation.code == "caritas"))
+        follow_up = make_follow_up(make_returnee(caritas, "GE-M-001"), "m1")
+        response = Response(follow_up=follow_up, returnee=follow_up.returnee, wave="m1", mode="sms-web",
+                            language="ka", questionnaire_code="standard", questionnaire_version=2)
+        db.session.add(response)
+        db.session.flush()
+        rows = [("housing_situation", None, "rented"), ("income_sources", 0, "work"), ("income_sources", 1, "family")]
+        for _copy in range(2):
+            for item, position, code in rows:
+                db.session.execute(sa.insert(ResponseAnswer.__table__).values(
+                    response_id=response.id, item=item, position=position, code=code))
+        db.session.commit()
+        response_id = response.id
+        db.session.remove()
+        upgrade()
+        db.session.expire_all()
+        assert db.session.get(Response, response_id).answers == {"housing_situation": "rented",
+                                                                 "income_sources": ["work", "family"]}
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.insert(ResponseAnswer.__table__).values(
+                response_id=response_id, item="housing_situation", position=None, code="owned"))
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.extensions import db
@@ -154,6 +154,14 @@ class ResponseAnswer(db.Model):
     the first-marked answer or rank 1 comes first)."""
 
     __tablename__ = "response_answers"
+    # One row per answer (item, and position for a multiple answer): a page stored twice cannot
+    # double its answers. NULL positions are distinct in a unique index, hence two partial ones.
+    __table_args__ = (
+        Index("uq_response_answers_single", "response_id", "item", unique=True,
+              sqlite_where=text("position IS NULL"), postgresql_where=text("position IS NULL")),
+        Index("uq_response_answers_multiple", "response_id", "item", "position", unique=True,
+              sqlite_where=text("position IS NOT NULL"), postgresql_where=text("position IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
 from monitor.extensions import db
@@ -88,7 +88,17 @@ def save_answers(response: Response, items: list[Item], answers: dict) -> None:
     """Store the answers to `items` (a page, or the whole questionnaire): an item left empty is
     cleared, items not in `items` are kept as they are."""
     codes = {item.code for item in items}
-    response.answer_rows = [row for row in response.answer_rows if row.item not in codes]
+    # Lock the response before reading its answers (an UPDATE: the row's lock on PostgreSQL, the
+    # database's write lock on SQLite), so two presses of one page replace the answers in turn
+    # and never add them twice; the unique index on an answer's identity stands behind it.
+    # The old rows go in one DELETE before the new ones are added (the unit of work would insert
+    # first, against the index).
+    db.session.execute(update(Response).where(Response.id == response.id).values(updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(ResponseAnswer).where(ResponseAnswer.response_id == response.id,
+                                                    ResponseAnswer.item.in_(sorted(codes)))
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(response, ["answer_rows"])
     for item in items:
         value = answers.get(item.code)
         if value not in (None, "", []):
