@@ -30,7 +30,7 @@ def close(item_id: int):
             for error in errors:
                 flash(f"{code}: {error}", "error")
         return redirect(back)
-    if close_item(item, form.action.data, (form.note.data or "").strip() or None, user=current_user, case=code):
+    if close_item(item, form.action.data, (form.note.data or "").strip() or None, user=current_user):
         flash(_("%(code)s: closed (%(action)s).", code=code, action=codes.ATTENTION_ACTIONS[form.action.data]),
               "success")
     else:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from monitor import codes
@@ -14,4 +14,3 @@ class CloseForm(FlaskForm):
     action = SelectField(_l("What was done"), choices=[("", "—")] + list(codes.ATTENTION_ACTIONS.items()),
                          validators=[DataRequired(message=_l("Choose what was done before closing."))])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
-    back = HiddenField()

@@ -35,7 +35,7 @@ def follow_flags(response: Response, flags: set[str], at: datetime | None = None
         response.attention_items.extend(AttentionItem(flag=flag, opened_at=at) for flag in sorted(new))
 
 
-def close_item(item: AttentionItem, action: str, note: str | None, *, user: User, case: str) -> bool:
+def close_item(item: AttentionItem, action: str, note: str | None, *, user: User) -> bool:
     """Record what was done and close the item: once, however often it is pressed (the update
     touches only an open item; the second press finds it closed). False when it was closed."""
     if action not in codes.ATTENTION_ACTIONS:
@@ -47,5 +47,5 @@ def close_item(item: AttentionItem, action: str, note: str | None, *, user: User
     if closed:
         # The note stays out of the log: it may describe the returnee's situation.
         audit.record("attention.close", item, user=user,
-                     details={"case": case, "flag": item.flag, "action": action, "note": bool(note)})
+                     details={"case": item.response.returnee.code, "flag": item.flag, "action": action, "note": bool(note)})
     return bool(closed)
