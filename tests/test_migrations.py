@@ -184,12 +184,12 @@ def test_the_partners_migration_downgrade_keeps_partners_in_use(backend, make_da
         db.engine.dispose()
 
 
-ATTENTION_REVISION = "0009_attention_items"
+ATTENTION_REVISION = "0011_attention_items"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_attention_migration_gives_existing_flags_their_items(backend, make_database, tmp_path):
-    """0009: the flags of live responses (and of imported ones whose window is still open) get
+    """0011: the flags of live responses (and of imported ones whose window is still open) get
     needs-attention items, closed when the flag was marked resolved; imported history gets none.
     Down again, the resolutions go back on the flags."""
     from datetime import date, datetime, timedelta
@@ -209,7 +209,7 @@ def test_the_attention_migration_gives_existing_flags_their_items(backend, make_
 
             partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
             insert("users", id=1, email="staff@caritas.example", password_hash="x", role="partner",
-                   organisation_id=partner, active=True, failed_logins=0, session_token="t", created_at=now)
+                   organisation_id=partner, active=True, session_token="t", created_at=now)
             far, soon = date.today() - timedelta(days=40), date.today() + timedelta(days=10)
             for n, (imported, closes) in enumerate([(False, far), (True, far), (True, soon)], start=1):
                 insert("returnees", id=n, code=f"R{n}", destination_country="GE", partner_id=partner,

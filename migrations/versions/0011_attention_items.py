@@ -4,8 +4,8 @@ what they did; the flags' own "resolved" columns go (one source of truth: the it
 Existing flags of live responses (and of imported ones whose window is still open) get their
 items, closed when the flag was already marked resolved.
 
-Revision ID: 0009_attention_items
-Revises: 0008_callbacks
+Revision ID: 0011_attention_items
+Revises: 0010_answer_identity
 Create Date: 2026-12-02 07:00:00
 """
 from datetime import datetime, timezone
@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_attention_items'
-down_revision = '0008_callbacks'
+revision = '0011_attention_items'
+down_revision = '0010_answer_identity'
 branch_labels = None
 depends_on = None
 
