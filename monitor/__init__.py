@@ -46,6 +46,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     _init_login(app)
 
     from monitor.admin.blueprint import bp as admin_bp
+    from monitor.attention.blueprint import bp as attention_bp
     from monitor.auth.blueprint import bp as auth_bp
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
@@ -54,7 +55,8 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.returnees.blueprint import bp as returnees_bp
     from monitor.worklist.blueprint import bp as worklist_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, respond_bp, interviews_bp, sms_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
+                      sms_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)
@@ -104,12 +106,26 @@ def _init_templates(app: Flask) -> None:
             return ""
         return Locale.parse(str(get_locale())).territories.get(alpha2, alpha2)
 
+    def flag_label(code: str) -> str:
+        """A red flag's label in the staff member's language (the flags are defined, and
+        translated, with the questionnaire)."""
+        from flask import g
+
+        from surveys import registry
+        from surveys.translation import translator
+
+        if "_flag_labels" not in g:
+            staff_t = translator(str(get_locale()))
+            g._flag_labels = {flag.code: staff_t(flag.label)
+                              for q in registry.all_versions().values() for flag in q.flags}
+        return g._flag_labels.get(code, code)
+
     from monitor.models.types import utcnow
 
     from monitor.followups.waves import wave_name
 
     app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
-                                 get_locale=get_locale)
+                                 get_locale=get_locale, flag_label=flag_label)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     from flask_babel import format_decimal
 

@@ -102,13 +102,25 @@ CALL_OUTCOMES = {
     "absent": _l("Visited at home, not there"),
 }
 
-# The work list's statuses.
+# The work list's statuses: of its follow-ups, then its open needs-attention items.
 WORKLIST_STATUSES = {
     "call_back_due": _l("Call back now"),
     "to_call": _l("To call"),
     "closing_soon": _l("Window closing"),
     "later": _l("Later"),
+    "needs_attention": _l("Needs attention"),
 }
+
+# What staff did about a red flag (a needs-attention item): an item closes only with one.
+ATTENTION_ACTIONS = {
+    "called_back": _l("Called back"),
+    "referred": _l("Referred to a service"),
+    "visited": _l("Visited"),
+    "support_adjusted": _l("Support adjusted"),
+    "nothing_needed": _l("Nothing needed"),
+}
+# Items of flags resolved before actions were recorded (migration 0009): shown, never chosen.
+ATTENTION_ACTION_LABELS = {**ATTENTION_ACTIONS, "resolved_earlier": _l("Resolved (before actions were recorded)")}
 
 SCORE_DIMENSIONS = {
     "economic": _l("Economic"),

@@ -55,6 +55,9 @@ MATRIX = {
     # A text id nobody has: 404 for those who may use the work list.
     "worklist.text_handled": ("POST", "/worklist/texts/999999/handled",
                               only({"admin", "caritas", "caritas-ge", "iom"}, status=404)),
+    # GE-C-001's open needs-attention item: its organisation's staff close it (or are told to
+    # choose what was done: an empty form changes nothing); IOM's staff get a 404.
+    "attention.close": ("POST", "/needs/{item}/close", case_route(302)),
     # The returnee's pages answer to a personal link, whoever is logged in; a wrong one is a 404.
     "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
     "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),
@@ -86,10 +89,15 @@ def test_every_route_is_in_the_matrix(app):
 def test_route_access(endpoint, users, returnees, orgs, browser_for):
     from tests.conftest import make_follow_up
 
+    from monitor.models import AttentionItem
+    from monitor.responses.operations import start_response
+
     follow_up = make_follow_up(returnees["caritas-ge"], "m1")  # an interview belongs to a follow-up
+    item = AttentionItem(response=start_response(follow_up, "phone"), flag="no_shelter")
+    db.session.add(item)
     db.session.commit()
     method, url, expected = MATRIX[endpoint]
-    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id)
+    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id)
     assert set(expected) == set(ALL_ROLES)
     for role in ALL_ROLES:
         browser = browser_for(None if role == "anonymous" else users[role])

@@ -1,4 +1,5 @@
 """All tables, imported here so Alembic and the app see the whole metadata."""
+from monitor.models.attention import AttentionItem
 from monitor.models.audit import AuditEntry
 from monitor.models.followups import (
     ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, InboundMessage, SampleDraw, SampleFrameMember,
@@ -10,6 +11,6 @@ from monitor.models.responses import Response, ResponseAnswer, ResponseFlag, Res
 from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerability
 from monitor.models.users import LoginThrottle, User
 
-__all__ = ["AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
+__all__ = ["AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
            "InboundMessage", "LoginThrottle", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

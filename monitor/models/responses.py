@@ -12,6 +12,7 @@ from monitor.models.returnees import Returnee
 from monitor.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from monitor.models.attention import AttentionItem
     from monitor.models.followups import FollowUp
 
 MODES = ("sms-web", "phone", "visit", "import")
@@ -55,6 +56,8 @@ class Response(db.Model):
         cascade="all, delete-orphan", order_by="(ResponseAnswer.item, ResponseAnswer.position)", lazy="selectin")
     flag_rows: Mapped[list[ResponseFlag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     score_rows: Mapped[list[ResponseScore]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    attention_items: Mapped[list[AttentionItem]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", lazy="selectin", order_by="AttentionItem.id")
 
     @property
     def disposition(self) -> str | None:
@@ -173,14 +176,13 @@ class ResponseAnswer(db.Model):
 
 
 class ResponseFlag(db.Model):
-    """A red flag raised by a completed response: goes to the partner's work list."""
+    """A red flag the response's answers raise now (recomputed with its scores: dropped when the
+    answers no longer raise it). The work it gives a partner is an AttentionItem, which stays."""
 
     __tablename__ = "response_flags"
 
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
     flag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class SurveyLink(db.Model):

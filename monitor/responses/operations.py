@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from monitor.attention.operations import follow_flags
 from monitor.extensions import db
 from monitor.models import FollowUp, Response, ResponseAnswer, ResponseFlag, ResponseScore, Returnee, ScoringVersion, User
 from monitor.models.types import utcnow
@@ -108,10 +109,12 @@ def save_answers(response: Response, items: list[Item], answers: dict) -> None:
 
 def apply_scores(response: Response, version: int | None = None) -> bool:
     """Compute and store the scores (under `version`, by default the newest scoring version: the
-    rules in force) and the red flags, as the follow-up's disposition says; True when anything
-    changed. Complete and partial responses are scored; a break-off keeps its answers and raises
-    red flags from them (the partner must act whatever the score); a refusal, a non-contact and
-    the like have neither (a flag rule on a missing answer must not fire)."""
+    rules in force) and the red flags, as the follow-up's disposition says; True when scores or
+    flags changed. Complete and partial responses are scored; a break-off keeps its answers and
+    raises red flags from them (the partner must act whatever the score); a refusal, a
+    non-contact and the like have neither (a flag rule on a missing answer must not fire).
+    Every way a flag appears passes here, so here a new flag of a live response opens its
+    needs-attention item (monitor/attention)."""
     version = version or ScoringVersion.newest_number()
     questionnaire = questionnaire_of(response)
     before = (response.scores_in(version), response.flags)
@@ -129,6 +132,7 @@ def apply_scores(response: Response, version: int | None = None) -> bool:
         setattr(row, dimension, value)
     response.flag_rows = [kept for kept in response.flag_rows if kept.flag in flags] + [
         ResponseFlag(flag=code) for code in sorted(flags - {r.flag for r in response.flag_rows})]
+    follow_flags(response, flags)
     return before != (response.scores_in(version), sorted(flags))
 
 

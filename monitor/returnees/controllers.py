@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -17,16 +16,8 @@ from monitor.returnees.forms import (
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
 from monitor.web_input import page_number
-from surveys import registry
-from surveys.translation import translator
 
 PAGE_SIZE = 50
-
-
-def flag_labels() -> dict[str, str]:
-    """Red-flag labels in the staff member's language (the flags are defined with the questionnaire)."""
-    staff_t = translator(str(get_locale()))
-    return {flag.code: staff_t(flag.label) for q in registry.all_versions().values() for flag in q.flags}
 
 
 @require("returnees.read")
@@ -90,10 +81,13 @@ def _render_detail(returnee: Returnee, show_contact: bool):
                                    .order_by(Response.started_at)).all()
     follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.returnee_id == returnee.id)
                                     .order_by(FollowUp.due_date)).all()
+    # Needs attention: the open items first (oldest first), then what was done, latest first.
+    items = [item for response in responses for item in response.attention_items]
+    items = (sorted((i for i in items if i.is_open), key=lambda i: i.opened_at)
+             + sorted((i for i in items if not i.is_open), key=lambda i: i.closed_at, reverse=True))
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
-        follow_ups=follow_ups,
-        flag_labels=flag_labels(),
+        follow_ups=follow_ups, attention_items=items,
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         dnc_form=DoNotContactForm(prefix="dnc"))
 
