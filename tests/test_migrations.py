@@ -188,35 +188,42 @@ def test_the_partners_migration_downgrade_keeps_partners_in_use(backend, make_da
 def test_the_answer_identity_migration_removes_doubled_answers(backend, make_database, tmp_path):
     """0010: answers a double press stored twice (before the lock and the unique index) are kept
     once, in their order, and the index then refuses a copy."""
-    from monitor.models import Organisation, Response, ResponseAnswer
-    from tests.conftest import make_follow_up, make_returnee
+    from datetime import date, datetime
 
     app = build_app(make_database(backend), tmp_path)
     with app.app_context():
         upgrade(revision="0009_login_throttles")
-        caritas = db.session.scalar(sa.select(Organisation).where(Organisation.code == "caritas"))
-        follow_up = make_follow_up(make_returnee(caritas, "GE-M-001"), "m1")
-        response = Response(follow_up=follow_up, returnee=follow_up.returnee, wave="m1", mode="sms-web",
-                            language="ka", questionnaire_code="standard", questionnaire_version=2)
-        db.session.add(response)
-        db.session.flush()
-        rows = [("housing_situation", None, "rented"), ("income_sources", 0, "work"), ("income_sources", 1, "family")]
-        for _copy in range(2):
-            for item, position, code in rows:
-                db.session.execute(sa.insert(ResponseAnswer.__table__).values(
-                    response_id=response.id, item=item, position=position, code=code))
-        db.session.commit()
-        response_id = response.id
-        db.session.remove()
-        upgrade()
-        db.session.expire_all()
-        assert db.session.get(Response, response_id).answers == {"housing_situation": "rented",
-                                                                 "income_sources": ["work", "family"]}
-        with pytest.raises(sa.exc.IntegrityError):
-            db.session.execute(sa.insert(ResponseAnswer.__table__).values(
-                response_id=response_id, item="housing_situation", position=None, code="owned"))
-        db.session.rollback()
-        db.session.remove()
+        now = datetime(2026, 11, 1, 12)
+        with db.engine.begin() as conn:
+            def insert(table, **values):
+                marks = ", ".join(f":{k}" for k in values)
+                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"), values)
+
+            partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
+            insert("returnees", id=1, code="R1", destination_country="GE", partner_id=partner,
+                   return_date=date(2026, 9, 1), language="ka", preferred_channel="sms", consent_given=True,
+                   consent_sms=True, consent_phone=True, do_not_contact=False, created_at=now, updated_at=now)
+            insert("follow_ups", id=1, returnee_id=1, wave="m1", due_date=date(2026, 10, 1),
+                   window_opens=date(2026, 10, 1), window_closes=date(2026, 10, 31), state="invited",
+                   channel="sms", reminders_sent=0, attempts=0, created_at=now, version=1, source="planned")
+            insert("responses", id=1, follow_up_id=1, returnee_id=1, wave="m1", questionnaire_code="standard",
+                   questionnaire_version=2, mode="sms-web", language="ka", first_follow_up=True, imported=False,
+                   started_at=now, updated_at=now)
+            rows = [("housing_situation", None, "rented"), ("income_sources", 0, "work"),
+                    ("income_sources", 1, "family")]
+            for _copy in range(2):
+                for item, position, code in rows:
+                    insert("response_answers", response_id=1, item=item, position=position, code=code)
+        upgrade(revision="0010_answer_identity")
+        with db.engine.begin() as conn:
+            kept = conn.execute(sa.text("SELECT item, position, code FROM response_answers "
+                                        "ORDER BY item, position")).all()
+        assert [tuple(row) for row in kept] == [("housing_situation", None, "rented"),
+                                                ("income_sources", 0, "work"), ("income_sources", 1, "family")]
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO response_answers (response_id, item, position, code) "
+                                 "VALUES (1, 'housing_situation', NULL, 'owned')"))
+        db.engine.dispose()
 
 
 ATTENTION_REVISION = "0011_attention_items"
