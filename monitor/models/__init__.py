@@ -6,10 +6,12 @@ from monitor.models.followups import (
     Wave,
 )
 from monitor.models.organisations import Organisation
-from monitor.models.responses import Response, ResponseAnswer, ResponseFlag, ResponseScore, ScoringVersion, SurveyLink
+from monitor.models.responses import (
+    Response, ResponseAnswer, ResponseFlag, ResponseRevision, ResponseScore, ScoringVersion, SurveyLink,
+)
 from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerability
 from monitor.models.users import User
 
 __all__ = ["AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
-           "InboundMessage", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseScore", "ScoringVersion", "Returnee",
+           "InboundMessage", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseRevision", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]
