@@ -10,6 +10,8 @@ from monitor import audit, codes
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
+from monitor.responses import corrections
+from monitor.responses.operations import questionnaire_of
 from monitor.returnees import operations
 from monitor.returnees.forms import (
     ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
@@ -92,10 +94,27 @@ def _render_detail(returnee: Returnee, show_contact: bool):
                                     .order_by(FollowUp.due_date)).all()
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
-        follow_ups=follow_ups,
+        follow_ups=follow_ups, correctable={r.id for r in responses if corrections.correctable(r)},
+        histories={r.id: _readable_history(r) for r in responses},
         flag_labels=flag_labels(),
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         dnc_form=DoNotContactForm(prefix="dnc"))
+
+
+def _readable_history(response: Response) -> list[tuple[corrections.Correction, list[tuple[str, str, str]]]]:
+    """A response's corrections with each changed answer as (question, before, after) in the
+    staff member's language; free text only for those who may correct it."""
+    found = corrections.history(response)
+    if not found:
+        return []
+    questionnaire = questionnaire_of(response)
+    staff_t = translator(str(get_locale()))
+    show_text = can(current_user, "returnees.edit")
+    return [(correction, [(corrections.item_label(questionnaire, code, staff_t),
+                           corrections.readable(questionnaire, code, before, staff_t, show_text=show_text),
+                           corrections.readable(questionnaire, code, after, staff_t, show_text=show_text))
+                          for code, before, after in correction.changes])
+            for correction in found]
 
 
 @require("returnees.contact")
