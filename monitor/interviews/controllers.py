@@ -182,7 +182,8 @@ def correct(code: str, wave: str):
                 based_on = corrections.latest_revision(response)
                 stored = operations.stored_answers(response)
                 wanted = corrections.corrected_answers(stored, items, submitted)
-                changes = corrections.changed_items(stored, wanted)
+                order = {item.code: n for n, item in enumerate(items)}
+                changes = sorted(corrections.changed_items(stored, wanted), key=lambda c: order.get(c, 0))
                 if not changes and (mode, language) == (response.mode, response.language):
                     flash(_("This correction is saved already."), "info")  # the same correction, pressed twice
                     return redirect(url_for("returnees.detail", code=code))

@@ -110,10 +110,11 @@ def _readable_history(response: Response) -> list[tuple[corrections.Correction, 
     questionnaire = questionnaire_of(response)
     staff_t = translator(str(get_locale()))
     show_text = can(current_user, "returnees.edit")
+    order = {item.code: n for n, item in enumerate(questionnaire.items)}  # as the questions are asked
     return [(correction, [(corrections.item_label(questionnaire, code, staff_t),
                            corrections.readable(questionnaire, code, before, staff_t, show_text=show_text),
                            corrections.readable(questionnaire, code, after, staff_t, show_text=show_text))
-                          for code, before, after in correction.changes])
+                          for code, before, after in sorted(correction.changes, key=lambda c: order.get(c[0], 0))])
             for correction in found]
 
 
