@@ -202,6 +202,29 @@ def test_two_staff_correcting_at_once_one_wins_the_other_is_told_and_keeps_the_a
     assert "What saving would change now" in page
 
 
+def test_a_correction_made_while_a_form_was_open_is_not_overwritten_unseen(users, returnees, browser_for):
+    browser = browser_for(users["caritas-ge"])
+    _completed(browser, returnees, IN_SHELTER)
+    assert 'name="revision" value="0"' in browser.get(URL).get_data(as_text=True)  # the form opened at version 0
+    colleague = browser_for(users["caritas"])
+    assert colleague.post(URL, {"mode": "phone", "language": "ka", **RENTED, "revision": "0",
+                                "reason": "Moved"}).status_code == 302
+    # The first form comes back for its missing reason still based on version 0 ...
+    form = {"mode": "phone", "language": "ka", **IN_SHELTER, "work_status": "employed", "revision": "0"}
+    page = browser.post(URL, {**form, "reason": ""}).get_data(as_text=True)
+    assert 'name="revision" value="0"' in page
+    # ... so saving it is told about the colleague's correction instead of undoing it silently.
+    answer = browser.post(URL, {**form, "reason": "Employed, not looking"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "What saving would change now" in page
+    assert "Where do you live now?: stored In a rented home, yours In a shelter" in page
+    assert [r.number for r in _revisions()] == [1]
+    assert stored_answers(db.session.scalar(select(Response)))["housing_situation"] == "rented"
+    # Looked at again and saved from the version shown now: stored.
+    assert browser.post(URL, {**form, "revision": "1", "reason": "Employed, not looking"}).status_code == 302
+    assert [r.number for r in _revisions()] == [1, 2]
+
+
 def test_the_same_correction_pressed_many_times_is_stored_once(users, returnees, server, browser_for):
     _completed(browser_for(users["caritas-ge"]), returnees, IN_SHELTER)
     opener = _logged_in(server, users["caritas-ge"].email)

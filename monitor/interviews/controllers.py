@@ -156,6 +156,7 @@ def correct(code: str, wave: str):
         revision_field = request.form.get("revision", "")
         if mode not in modes or language not in LANGUAGES or not revision_field.isdigit():
             abort(400)  # selects and a hidden field of the form: only a forged request differs
+        based_on = int(revision_field)  # kept when the form comes back: a later correction is not overwritten unseen
         submitted = {}
         for item in items:
             try:
@@ -174,7 +175,7 @@ def correct(code: str, wave: str):
         if not errors:
             try:
                 revision = corrections.correct_response(
-                    response, items, submitted, reason=reason, based_on=int(revision_field), mode=mode,
+                    response, items, submitted, reason=reason, based_on=based_on, mode=mode,
                     language=language, user=current_user)
                 db.session.commit()
             except IntegrityError:  # another correction of the version this form showed was stored first
