@@ -7,7 +7,6 @@ import threading
 import urllib.error
 import urllib.parse
 
-import pytest
 from sqlalchemy import func, select
 
 from monitor.extensions import db
@@ -245,7 +244,8 @@ def test_the_interview_language_is_recorded_and_the_second_column_follows_it(use
     browser = browser_for(users["caritas-ge"])
     page = browser.get("/interviews/GE-C-001/m1").get_data(as_text=True)
     assert '<option value="ka" selected>' in page and 'lang="ka"' in page  # the returnee's language first
-    assert browser.post("/interviews/GE-C-001/m1", {"mode": "phone", "language": "xx", "action": "save"}).status_code == 400
+    forged = browser.post("/interviews/GE-C-001/m1", {"mode": "phone", "language": "xx", "action": "save"})
+    assert forged.status_code == 400
     answer = browser.post("/interviews/GE-C-001/m1", {"mode": "phone", "language": "ru", "housing_situation": "own",
                                                       "action": "save"})
     assert answer.status_code == 302
