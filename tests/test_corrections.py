@@ -263,3 +263,25 @@ def test_the_interview_language_is_recorded_and_the_second_column_follows_it(use
     assert db.session.scalar(select(Response)).language == "ka"
     assert "Русский → ქართული" in browser.get("/returnees/GE-C-001").get_data(as_text=True)
     assert db.session.scalar(select(FollowUp)).disposition == "1.1"
+
+
+def test_any_closed_response_with_answers_is_corrected_in_its_own_mode(users, returnees, browser_for):
+    """A returnee's own SMS-link answers too (the mode stays selectable); a response deleted later
+    (an import saying nobody answered) takes its revisions with it."""
+    from monitor.followups.operations import complete_response
+    from monitor.responses import operations
+    from monitor.responses.operations import start_response
+
+    follow_up = make_follow_up(returnees["caritas-ge"], "m1")
+    response = start_response(follow_up, "sms-web")
+    operations.save_answers(response, operations.questionnaire_of(response).items, IN_SHELTER)
+    complete_response(response)
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    assert '<option value="sms-web" selected>' in browser.get(URL).get_data(as_text=True)
+    answer = browser.post(URL, {"mode": "sms-web", "language": "ka", **RENTED, "revision": "0",
+                                "reason": "The returnee called: wrong box ticked"})
+    assert answer.status_code == 302 and len(_revisions()) == 1
+    db.session.delete(db.session.scalar(select(Response)))
+    db.session.commit()
+    assert _revisions() == []

@@ -56,6 +56,9 @@ class Response(db.Model):
         cascade="all, delete-orphan", order_by="(ResponseAnswer.item, ResponseAnswer.position)", lazy="selectin")
     flag_rows: Mapped[list[ResponseFlag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     score_rows: Mapped[list[ResponseScore]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Loaded only when asked for (a case page's history), or to delete them with the response.
+    revision_rows: Mapped[list[ResponseRevision]] = relationship(cascade="all, delete-orphan",
+                                                                 order_by="ResponseRevision.number")
 
     @property
     def disposition(self) -> str | None:
