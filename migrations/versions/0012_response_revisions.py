@@ -1,15 +1,15 @@
 """response revisions: the earlier versions of a closed response's answers, kept when staff
 correct them, with the reason, who and when
 
-Revision ID: 0010_response_revisions
-Revises: 0008_callbacks
+Revision ID: 0012_response_revisions
+Revises: 0011_attention_items
 Create Date: 2026-12-02 06:45:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_response_revisions'
-down_revision = '0008_callbacks'
+revision = '0012_response_revisions'
+down_revision = '0011_attention_items'
 branch_labels = None
 depends_on = None
 
