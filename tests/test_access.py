@@ -48,6 +48,8 @@ MATRIX = {
     "returnees.withdraw_consent": ("POST", f"/returnees/{CASE}/consent/withdraw", case_route(302)),
     "returnees.do_not_contact": ("POST", f"/returnees/{CASE}/do-not-contact", case_route(302)),
     "interviews.interview": ("GET", f"/interviews/{CASE}/m1", case_route(200)),
+    # m1 has no closed response here: those who may correct are sent back to the case page.
+    "interviews.correct": ("GET", f"/interviews/{CASE}/m1/correct", case_route(302)),
     "worklist.index": ("GET", "/worklist/", only({"admin", "caritas", "caritas-ge", "iom"})),
     # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
     "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.extensions import db
@@ -14,6 +14,7 @@ from monitor.models.types import UTCDateTime, utcnow
 if TYPE_CHECKING:
     from monitor.models.attention import AttentionItem
     from monitor.models.followups import FollowUp
+    from monitor.models.users import User
 
 MODES = ("sms-web", "phone", "visit", "import")
 
@@ -58,6 +59,9 @@ class Response(db.Model):
     score_rows: Mapped[list[ResponseScore]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     attention_items: Mapped[list[AttentionItem]] = relationship(
         back_populates="response", cascade="all, delete-orphan", lazy="selectin", order_by="AttentionItem.id")
+    # Loaded only when asked for (a case page's history), or to delete them with the response.
+    revision_rows: Mapped[list[ResponseRevision]] = relationship(cascade="all, delete-orphan",
+                                                                 order_by="ResponseRevision.number")
 
     @property
     def disposition(self) -> str | None:
@@ -183,6 +187,29 @@ class ResponseFlag(db.Model):
 
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
     flag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class ResponseRevision(db.Model):
+    """An earlier version of a closed response's answers, kept when staff corrected them: the
+    answers (codes, as `stored_answers` gives them), mode and language as they were before
+    correction `number` (1, 2, ...), with its reason, who and when. The newest version is the
+    response itself. Two corrections made from the same version cannot both become number N:
+    the unique constraint lets one win, the other is told that the response changed meanwhile."""
+
+    __tablename__ = "response_revisions"
+    __table_args__ = (UniqueConstraint("response_id", "number", name="uq_response_revisions_response_id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict] = mapped_column(JSON)
+    mode: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    corrected_by: Mapped[User | None] = relationship()
 
 
 class SurveyLink(db.Model):

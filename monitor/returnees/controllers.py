@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -9,6 +10,8 @@ from monitor import audit, codes
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
+from monitor.responses import corrections
+from monitor.responses.operations import questionnaire_of
 from monitor.returnees import operations
 from monitor.returnees.forms import (
     ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
@@ -16,6 +19,7 @@ from monitor.returnees.forms import (
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
 from monitor.web_input import page_number
+from surveys.translation import translator
 
 PAGE_SIZE = 50
 
@@ -88,8 +92,27 @@ def _render_detail(returnee: Returnee, show_contact: bool):
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
         follow_ups=follow_ups, attention_items=items,
+        correctable={r.id for r in responses if corrections.correctable(r)},
+        histories={r.id: _readable_history(r) for r in responses},
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         dnc_form=DoNotContactForm(prefix="dnc"))
+
+
+def _readable_history(response: Response) -> list[tuple[corrections.Correction, list[tuple[str, str, str]]]]:
+    """A response's corrections with each changed answer as (question, before, after) in the
+    staff member's language; free text only for those who may correct it."""
+    found = corrections.history(response)
+    if not found:
+        return []
+    questionnaire = questionnaire_of(response)
+    staff_t = translator(str(get_locale()))
+    show_text = can(current_user, "returnees.edit")
+    order = {item.code: n for n, item in enumerate(questionnaire.items)}  # as the questions are asked
+    return [(correction, [(corrections.item_label(questionnaire, code, staff_t),
+                           corrections.readable(questionnaire, code, before, staff_t, show_text=show_text),
+                           corrections.readable(questionnaire, code, after, staff_t, show_text=show_text))
+                          for code, before, after in sorted(correction.changes, key=lambda c: order.get(c[0], 0))])
+            for correction in found]
 
 
 @require("returnees.contact")
