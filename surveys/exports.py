@@ -737,6 +737,6 @@ def field_paths(sheets: dict[str, tuple[list[str], list[list]]]) -> dict[str, tu
             groups.append(name)
         elif kind == "end group":
             groups.pop()
-        elif kind != "note":
+        else:  # notes too: an export may have a column for them
             paths[name] = (*groups, name)
     return paths
