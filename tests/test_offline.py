@@ -321,3 +321,61 @@ def test_from_empty_as_an_operator_would(app, users, returnees, tmp_path):
                                                                  ("GE-C-002", "1.1")}
     result = runner.invoke(import_responses_command, args=[str(submissions)])
     assert result.exit_code == 0 and "3 skipped" in result.output
+
+
+def test_rejected_in_review_is_skipped_and_a_foreign_form_is_a_file_error(returnees):
+    tasks(returnees)
+    lines = CENTRAL.decode().splitlines()
+    header = next(csv.reader([lines[0]]))
+    row = next(csv.reader([lines[1]]))
+    row[header.index("ReviewState")] = "rejected"
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([header + ["extra-question"], row + ["x"]])
+    report = imported(buffer.getvalue().encode())
+    assert report.errors == [] and report.skipped == 1
+    assert any("rejected in review on ODK Central" in str(w) for w in report.warnings)
+    assert any(w.line == 0 and "extra-question" in w.message for w in report.warnings)
+    assert follow_up(returnees, "caritas-ge").state == "phone_task"
+    other_form = "SubmissionDate,name,meta-instanceID,KEY\n2026-11-20T09:12:33.101Z,x,uuid:1,uuid:1\n".encode()
+    report = imported(other_form)
+    assert report.file_error and "not of the work list form: no column for case, consent" in str(report.errors[0])
+
+
+def test_the_same_export_imported_twice_at_once_is_imported_once(app, returnees, monkeypatch):
+    """Two operators import the same file at the same moment: each submission is written once,
+    the other run finds it and skips it (no error, no second response)."""
+    import threading
+
+    from monitor.responses import importing
+
+    tasks(returnees)
+    reports, barrier = [], threading.Barrier(2)
+    both_read, first_reads = threading.Barrier(2), set()
+    read = importing._read_submissions
+
+    def read_then_wait(*args, **kwargs):
+        rows = read(*args, **kwargs)
+        if threading.get_ident() not in first_reads:  # both have read before either writes
+            first_reads.add(threading.get_ident())
+            both_read.wait(timeout=10)
+        return rows
+
+    monkeypatch.setattr(importing, "_read_submissions", read_then_wait)
+
+    def run():
+        with app.app_context():
+            barrier.wait()
+            reports.append(imported(CENTRAL))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.errors == [] and r.written for r in reports), [[str(e) for e in r.errors] for r in reports]
+    assert sorted((r.updated, r.skipped) for r in reports) == [(0, 3), (3, 0)]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 2
+    closes = db.session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.state == "closed"))
+    assert closes == 3
