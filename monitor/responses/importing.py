@@ -33,6 +33,11 @@ interviewer's form: `Response.imported` is false)
 is never overwritten: its row is an error. A response started in the platform but not completed
 is replaced by the imported one, with a warning.
 
+The work list form's submissions, as ODK Central and KoboToolbox export them, are recognised from
+the header and read into rows of this contract (monitor/responses/submissions.py); each is
+stored with its instance ID on the follow-up: imported again it is skipped, and a second,
+different submission for a follow-up is an error.
+
 Nothing is written on a dry run, or when a row is invalid without `skip_invalid`; a written import
 leaves one `response.import` audit entry. Messages are plain English: this is an administrator's
 command-line tool (the file-level messages shared with the returnee import are translated).
