@@ -15,19 +15,21 @@ import io
 import json
 import re
 import subprocess
+import threading
 import zipfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from pyxform.validators.odk_validate import ODK_VALIDATE_PATH
 from pyxform.xls2xform import convert
 from sqlalchemy import func, select
 
 from monitor.extensions import db
 from monitor.models import AuditEntry, FollowUp, Response
+from monitor.responses import importing
+from monitor.responses.cli import import_responses_command
 from monitor.responses.importing import import_responses
-from monitor.worklist.offline import export_worklist
+from surveys import registry
 from tests.conftest import make_follow_up
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -303,7 +305,6 @@ def test_from_empty_as_an_operator_would(app, users, returnees, tmp_path):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
-    from surveys import registry
     version = str(registry.current().version)
     for n, case in enumerate(cases):
         uuid = f"uuid:00000000-0000-4000-8000-00000000000{n}"
@@ -312,7 +313,6 @@ def test_from_empty_as_an_operator_would(app, users, returnees, tmp_path):
                          "work family", uuid, uuid, "3", "caller", "0", "0", "", "", "collect:x", "0", "1"])
     submissions = tmp_path / "submissions.csv"
     submissions.write_text(buffer.getvalue())
-    from monitor.responses.cli import import_responses_command
     result = runner.invoke(import_responses_command, args=[str(submissions)])
     assert result.exit_code == 0, result.output
     assert "3 rows read: 0 created, 3 updated, 0 unchanged, 0 rejected" in result.output
@@ -344,10 +344,6 @@ def test_rejected_in_review_is_skipped_and_a_foreign_form_is_a_file_error(return
 def test_the_same_export_imported_twice_at_once_is_imported_once(app, returnees, monkeypatch):
     """Two operators import the same file at the same moment: each submission is written once,
     the other run finds it and skips it (no error, no second response)."""
-    import threading
-
-    from monitor.responses import importing
-
     tasks(returnees)
     reports, barrier = [], threading.Barrier(2)
     both_read, first_reads = threading.Barrier(2), set()
