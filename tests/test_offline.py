@@ -375,3 +375,19 @@ def test_the_same_export_imported_twice_at_once_is_imported_once(app, returnees,
     assert db.session.scalar(select(func.count()).select_from(Response)) == 2
     closes = db.session.scalar(select(func.count()).select_from(FollowUp).where(FollowUp.state == "closed"))
     assert closes == 3
+
+
+def test_the_zip_central_downloads_is_read_as_its_csv(returnees):
+    tasks(returnees)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("worklist_caritas.csv", CENTRAL)
+        archive.writestr("media/", b"")
+    report = imported(buffer.getvalue())
+    assert report.written and report.updated == 3, [str(e) for e in report.errors]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.csv", CENTRAL)
+        archive.writestr("b.csv", KOBO)
+    assert "2 CSV files" in str(imported(buffer.getvalue()).errors[0])
+    assert "cannot be read" in str(imported(b"PK\x03\x04 broken").errors[0])

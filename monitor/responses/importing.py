@@ -125,7 +125,7 @@ def _questionnaire(version: int | None) -> Questionnaire:
 
 def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, today: date,
                details: dict | None = None) -> list[_Row]:
-    header, reader = open_table(data)
+    header, reader = open_table(submissions.unzipped(data))
     source = submissions.recognise(header)
     if source is not None:
         if details is not None:

@@ -23,8 +23,12 @@ submission time.
 """
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+from monitor.returnees.parsing import InvalidValue
 
 from surveys.definition import Questionnaire
 from surveys.exports import field_paths, worklist_sheets
@@ -55,6 +59,21 @@ KOBO = Format(
                "__version__", "_version_", "_tags", "_index", "_attachments", "_geolocation", "_xform_id_string",
                "meta/instanceid", "meta/rootuuid", "meta/deprecatedid", "meta/instancename", "formhub/uuid"}))
 FORMATS = (CENTRAL, KOBO)
+
+
+def unzipped(data: bytes) -> bytes:
+    """The CSV file of a zip as ODK Central downloads it (`<form id>.csv`, with `media/` when
+    asked for), or the data as it is when it is no zip."""
+    if not data.startswith(b"PK\x03\x04"):
+        return data
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        tables = [name for name in archive.namelist() if name.lower().endswith(".csv") and "/" not in name]
+        if len(tables) != 1:
+            raise InvalidValue(f"the zip holds {len(tables)} CSV files beside each other: give the CSV file itself")
+        return archive.read(tables[0])
+    except (zipfile.BadZipFile, OSError):
+        raise InvalidValue("the file looks like a zip but cannot be read") from None
 
 
 def recognise(header: list[str]) -> Format | None:
