@@ -1,15 +1,15 @@
 """offline submissions: the instance ID of the ODK Central or KoboToolbox submission that
 recorded a follow-up's outcome, so that importing it again is recognised and skipped
 
-Revision ID: 0009_offline_submissions
-Revises: 0008_callbacks
+Revision ID: 0013_offline_submissions
+Revises: 0012_response_revisions
 Create Date: 2026-12-02 07:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_offline_submissions'
-down_revision = '0008_callbacks'
+revision = '0013_offline_submissions'
+down_revision = '0012_response_revisions'
 branch_labels = None
 depends_on = None
 
