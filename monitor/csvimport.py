@@ -48,6 +48,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0  # rows recognised as imported before (offline submissions)
     written: bool = False
 
     @property
@@ -201,7 +202,8 @@ def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, sk
     audit.record(action, user=user, actor=actor, details={
         "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
         "rows": report.rows, "created": report.created, "updated": report.updated,
-        "unchanged": report.unchanged, "rejected": report.rejected})
+        "unchanged": report.unchanged, "rejected": report.rejected,
+        **({"skipped": report.skipped} if report.skipped else {})})
     db.session.commit()
     report.written = True
     return report
@@ -215,8 +217,9 @@ def echo_report(report: ImportReport, dry_run: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
     valid = report.rows - report.rejected
     if report.written:
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
         click.echo(f"{report.rows} rows read: {report.created} created, {report.updated} updated, "
-                   f"{report.unchanged} unchanged, {report.rejected} rejected")
+                   f"{report.unchanged} unchanged, {report.rejected} rejected{skipped}")
     elif report.file_error:
         click.echo("nothing written: the file cannot be imported")
     elif dry_run:

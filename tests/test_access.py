@@ -54,6 +54,8 @@ MATRIX = {
     # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
     "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),
     "worklist.contact": ("POST", "/worklist/{follow_up}/contact", case_route(200)),
+    # The offline work list of Caritas Georgia: its staff, Caritas's (its parent) and admins; IOM's staff 404.
+    "worklist.export": ("POST", "/worklist/export?organisation=caritas-ge", case_route(200)),
     # A text id nobody has: 404 for those who may use the work list.
     "worklist.text_handled": ("POST", "/worklist/texts/999999/handled",
                               only({"admin", "caritas", "caritas-ge", "iom"}, status=404)),

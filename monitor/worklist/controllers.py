@@ -1,10 +1,11 @@
 """The work list (the partner's home page) and the call attempt recorded from it."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, case, func, or_, select, update
@@ -19,7 +20,8 @@ from monitor.followups.waves import all_waves
 from monitor.models import AttentionItem, ContactAttempt, FollowUp, InboundMessage, Organisation, Response, Returnee
 from monitor.models.types import utcnow
 from monitor.returnees.forms import country_choices
-from monitor.worklist.forms import AttemptForm, FilterForm
+from monitor.worklist import offline
+from monitor.worklist.forms import AttemptForm, ExportForm, FilterForm
 
 LIMIT = 100
 CLOSING_SOON = timedelta(days=3)
@@ -130,7 +132,9 @@ def _render(shown: int | None = None):
     return render_template("worklist/index.html", rows=rows, counts=counts, form=form, last=last, texts=texts,
                            items=items, show_tasks=show_tasks, show_needs=show_needs,
                            organisation=organisation, limit=LIMIT, now=now, back=_back(), shown=shown,
-                           attempt_form=AttemptForm, may_see_contact=can(current_user, "returnees.contact"))
+                           attempt_form=AttemptForm, may_see_contact=can(current_user, "returnees.contact"),
+                           export_form=ExportForm(organisation=organisation.code if organisation else ""),
+                           may_export=organisation is not None or current_user.role != "admin")
 
 
 def _filtered(stmt, form: FilterForm, wave):
@@ -210,3 +214,31 @@ def text_handled(message_id: int):
     db.session.commit()
     flash(_("%(code)s: the text is marked handled.", code=found.code), "success")
     return redirect(_back())
+
+
+@require("worklist.use")
+def export():
+    """The work list as a zip for KoboCollect / ODK Collect (monitor/worklist/offline.py): the
+    organisation's own, or for an admin the one named; another organisation's answers 404."""
+    form = ExportForm()
+    if not form.validate_on_submit():
+        abort(400)
+    code = (form.organisation.data or request.args.get("organisation", "")).strip()[:40]
+    if current_user.role == "admin" and not code:
+        flash(_("Open the work list of one organisation to export it."), "error")
+        return redirect(url_for("worklist.index"))
+    if code:
+        organisation = db.session.scalar(select(Organisation).where(Organisation.code == code))
+    else:
+        organisation = current_user.organisation
+    if organisation is None:
+        abort(404)
+    try:
+        export = offline.export_worklist(organisation, user=current_user)
+    except offline.OutOfScope:
+        abort(404)
+    db.session.commit()
+    reply = send_file(io.BytesIO(export.data), mimetype="application/zip", as_attachment=True,
+                      download_name=offline.download_name(organisation, utcnow().date()))
+    reply.headers["Cache-Control"] = "no-store"  # names and phone numbers: never in a cache
+    return reply
