@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import click
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
@@ -170,13 +171,14 @@ def run_import(data: bytes, read, write, *, action: str, dry_run: bool, skip_inv
     InvalidValue for the file as a whole) and returns what to write; `write(rows, report)` writes
     it. Nothing is written when `dry_run`, or when any row is invalid and not `skip_invalid`.
     A written import is one audit entry (file name, SHA-256, counts) and one commit. When the
-    scheduler moves a follow-up the import also changes, the whole import runs again on what is
-    stored then (it is idempotent): never a half-written file."""
+    scheduler moves a follow-up the import also changes, or another import writes the same
+    response first, the whole import runs again on what is stored then (it is idempotent):
+    never a half-written file."""
     for attempt in range(3):
         try:
             return _run_import_once(data, read, write, action=action, dry_run=dry_run, skip_invalid=skip_invalid,
                                     user=user, actor=actor, filename=filename, details=details)
-        except StaleDataError:
+        except (StaleDataError, IntegrityError):  # another import or person wrote the same rows first
             db.session.rollback()
             if attempt == 2:
                 raise
