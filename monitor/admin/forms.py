@@ -11,6 +11,7 @@ from wtforms.validators import (
 )
 
 from monitor import codes
+from monitor.formatting import staff_language_choices
 from monitor.models.users import MIN_PASSWORD_LENGTH
 from monitor.returnees.forms import country_choices
 from scheduler.protocol import parse_retry_delays
@@ -50,8 +51,8 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=[(k, v) for k, v in codes.ROLES.items()])
     organisation_id = SelectField(_l("Organisation"), coerce=_optional_int, validators=[Optional()],
                                   description=_l("Required for partner staff."))
-    locale = SelectField(_l("Interface language"), choices=[("", "—"), ("en", "English"), ("fr", "Français"),
-                                                            ("nl", "Nederlands")], validators=[Optional()])
+    locale = SelectField(_l("Interface language"), choices=lambda: [("", "—")] + staff_language_choices(),
+                         validators=[Optional()])
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Use at least %(min)d characters (at most %(max)d)."))],
                              description=_l("At least %(n)d characters. Leave empty to keep the current one.", n=MIN_PASSWORD_LENGTH))
     active = BooleanField(_l("Active"), default=True)
@@ -119,7 +120,7 @@ class ContactSettingsForm(FlaskForm):
     quiet_end = TimeField(_l("Send until (local time)"), validators=[InputRequired()])
     max_messages_per_week = IntegerField(_l("At most messages per week"), validators=[InputRequired(), NumberRange(1, 14)])
     retry_delays = StringField(_l("Call again after (minutes, per outcome)"), validators=[Optional(), Length(max=200)],
-                               description=_l("For example no_answer=240,busy=60,switched_off=240,absent=1440. "
+                               description=_l("outcome=minutes, separated by commas (the outcomes are listed below). "
                                               "A phone task comes back on the work list after this delay."))
 
     def validate_retry_delays(self, field):

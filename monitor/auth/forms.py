@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from monitor.formatting import staff_language_choices
 from monitor.models.users import MIN_PASSWORD_LENGTH
 
 
@@ -20,5 +21,4 @@ class PasswordChangeForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Interface language"), choices=[
-        ("en", "English"), ("fr", "Français"), ("nl", "Nederlands")])
+    locale = SelectField(_l("Interface language"), choices=staff_language_choices)

@@ -60,7 +60,8 @@ class ReturneeForm(FlaskForm):
     def __init__(self, *args, organisations=(), show_organisations=True, has_stored_phone=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.destination_country.choices = country_choices()
-        self.language.choices = list(codes.RETURNEE_LANGUAGES.items())
+        self.language.choices = [(code, name, {"lang": code.replace("_", "-"), "dir": "auto"})
+                                 for code, name in codes.RETURNEE_LANGUAGES.items()]
         self.preferred_channel.choices = _choices(codes.CHANNELS)
         self.sex.choices = _choices(codes.SEXES, blank=True)
         self.vulnerabilities.choices = _choices(codes.VULNERABILITIES)
