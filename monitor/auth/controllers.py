@@ -3,11 +3,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from monitor import audit
+from monitor import audit, formatting
 from monitor.auth.forms import LanguageForm, LoginForm, PasswordChangeForm
 from monitor.auth.operations import authenticate
 from monitor.extensions import db
@@ -36,7 +35,7 @@ def login():
         if result.locked_until:
             form.form_errors.append(_(
                 "Too many failed attempts: this account is locked until %(time)s.",
-                time=format_datetime(result.locked_until, "short")))
+                time=formatting.moment(result.locked_until)))
         else:
             form.form_errors.append(_("The e-mail address or the password is wrong."))
     return render_template("auth/login.html", form=form)
