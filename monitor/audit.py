@@ -47,7 +47,7 @@ def describe(entry: AuditEntry) -> list[tuple[str, str]]:
         return lambda value: str(mapping.get(value, value))
 
     def each(one):
-        return lambda values: ", ".join(one(v) for v in values) if isinstance(values, list) else one(values)
+        return lambda values: formatting.listing(map(one, values)) if isinstance(values, list) else one(values)
 
     values = {
         "fields": each(named(codes.FIELDS)), "role": named(codes.ROLES), "wave": wave_name,
@@ -64,7 +64,7 @@ def describe(entry: AuditEntry) -> list[tuple[str, str]]:
         elif isinstance(value, (int, float)):
             shown = formatting.number(value)
         elif isinstance(value, list):
-            shown = ", ".join(map(str, value))
+            shown = formatting.listing(value)
         else:
             shown = "—" if value is None else str(value)
         pairs.append((str(codes.AUDIT_DETAILS.get(key, key)), shown))

@@ -13,6 +13,7 @@ from datetime import timezone
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time
+from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from flask import current_app
 from markupsafe import Markup
@@ -86,6 +87,13 @@ def _own_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+def listing(items, labels: dict | None = None) -> str:
+    """Names joined as the language joins them: 'SMS link and Phone call', 'A, B et C', 'A و B';
+    with `labels`, codes shown by their labels ({{ r.consent_channels|listing(codes.CHANNELS) }})."""
+    names = [str(labels.get(item, item) if labels is not None else item) for item in items]
+    return format_list(names, locale=get_locale()) if names else EMPTY
+
+
 def isolate(text) -> Markup:
     """Text that may be written the other way (a name, a returnee's answer, a language's own
     name) in an element of its own direction: Arabic inside a French sentence stays readable."""
@@ -107,4 +115,5 @@ def direction() -> str:
 
 # {{ x|date }}, {{ x|datetime }}, {{ x|number }}, {{ x|number(2) }}, {{ x|percent }}
 FILTERS = {"date": day, "datetime": moment, "number": number, "percent": percent, "isolate": isolate,
+           "listing": listing,
            "format_number": number}  # format_number: the name the first templates used
