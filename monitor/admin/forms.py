@@ -24,13 +24,14 @@ class OrganisationForm(FlaskForm):
         DataRequired(), Length(max=40),
         Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Lower-case letters, digits and hyphens only."))],
         description=_l("Used in import files, for example caritas or iom-ge."))
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], render_kw={"dir": "auto"})
     kind = SelectField(_l("Type"), choices=[(k, v) for k, v in codes.ORGANISATION_KINDS.items()])
     parent_id = SelectField(_l("Works with (reintegration partner)"), coerce=_optional_int)
     country = SelectField(_l("Country"), validators=[Optional()])
     sender_name = StringField(_l("SMS sender name"), validators=[Optional(), Length(max=40)],
                               description=_l("The name returnees know and trust, for example Caritas."))
-    contact_phone = StringField(_l("Public contact phone"), validators=[Optional(), Length(max=32)])
+    contact_phone = StringField(_l("Public contact phone"), validators=[Optional(), Length(max=32)],
+                                render_kw={"dir": "ltr"})
     contact_email = EmailField(_l("Public contact e-mail"), validators=[Optional(), Email(), Length(max=200)])
     active = BooleanField(_l("Active"), default=True)
 
@@ -47,7 +48,7 @@ class OrganisationForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], render_kw={"dir": "ltr"})
     role = SelectField(_l("Role"), choices=[(k, v) for k, v in codes.ROLES.items()])
     organisation_id = SelectField(_l("Organisation"), coerce=_optional_int, validators=[Optional()],
                                   description=_l("Required for partner staff."))

@@ -8,7 +8,7 @@ from monitor.models.users import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)], render_kw={"dir": "ltr"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
