@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from monitor import codes
 from monitor.config import load_config
 from monitor.extensions import babel, cipher, csrf, db, limiter, login_manager, migrate
+from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,6 +124,21 @@ def _init_errors(app: Flask) -> None:
     def page(status: int, title: str, message: str):
         return render_template("error.html", status=status, title=title, message=message), status
 
+    @app.before_request
+    def refuse_control_characters():
+        # One place for every form and address; Twilio's webhooks strip them instead (a STOP
+        # must never be refused), monitor/sms/webhooks.py.
+        if request.blueprint == "sms":
+            return None
+        values = [*(request.view_args or {}).values(), *request.args.values()]
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if has_control_characters(values) or has_control_characters([request.path]):
+            return page(400, _("Bad request"),
+                        _("The form or the address holds a control character (such as NUL) that cannot be accepted. "
+                          "Remove it and try again."))
+        return None
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return page(400, _("The form has expired"),
@@ -167,4 +183,8 @@ def _init_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["MONITOR_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static" and (current_user.is_authenticated or request.blueprint == "respond"):
+            # Staff pages and a returnee's answers hold personal data: never in a shared cache
+            # nor in the browser's back-forward history after logout.
+            response.headers["Cache-Control"] = "no-store"
         return response

@@ -133,7 +133,7 @@ SMS_STATUSES = {
 AUDIT_ACTIONS = {
     "login": _l("Logged in"),
     "login.failed": _l("Login failed"),
-    "login.refused": _l("Login refused: account locked"),
+    "login.refused": _l("Login refused: waiting after failed logins"),
     "logout": _l("Logged out"),
     "user.create": _l("User created"),
     "user.edit": _l("User changed"),
@@ -179,6 +179,7 @@ AUDIT_DETAILS = {
     "reason": _l("Reason"),
     "failures": _l("Failed attempts"),
     "locked": _l("Locked"),
+    "wait_seconds": _l("Wait (seconds)"),
     "wave": _l("Wave"),
     "waves": _l("Waves"),
     "page": _l("Page"),
@@ -216,6 +217,7 @@ LOGIN_FAILURES = {
     "unknown": _l("unknown e-mail address"),
     "password": _l("wrong password"),
     "locked": _l("account locked"),
+    "waiting": _l("waiting after failed logins"),
 }
 
 # The names of the fields an edit changed (a case's, a user's), as the audit log lists them.

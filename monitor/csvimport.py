@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
 from monitor.returnees.parsing import InvalidValue
+from monitor.web_input import CONTROL_CHARACTERS
 
 BATCH = 500  # values in one SQL IN (...)
 
@@ -79,7 +80,7 @@ def open_table(data: bytes):
         raise InvalidValue(_("the file is empty"))
     first_line = text.lstrip("\r\n").splitlines()[0]
     # newline="": the csv module sees the line endings as they are, "\r" alone included.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line), strict=True)
     header = next(reader)
     while not any(cell.strip() for cell in header):  # blank lines before the header
         header = next(reader)
@@ -107,16 +108,43 @@ def column_problems(header: list[str], required: Iterable[str], known: Iterable[
 
 def table_rows(reader, header: list[str], report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number in the file, column -> cell) for each row that is not blank; every row counts
-    in `report.rows`, and a row with more cells than columns becomes an error instead."""
-    for cells in reader:
-        line = reader.line_num
+    in `report.rows`. A row with more cells than columns, a control character (NUL...) or a quote
+    left open becomes an error instead (an open quote would silently merge the rows after it)."""
+    separator = reader.dialect.delimiter
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1  # where this record begins in the file
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as problem:
+            if "unexpected end of data" not in str(problem):
+                raise
+            report.rows += 1  # the file ends inside a quoted cell (strict reader)
+            report.errors.append(RowError(start, _("a quote opened on this line is never closed")))
+            return
+        previous_end = line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
         report.rows += 1
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             report.errors.append(RowError(line, _("more cells than columns: a value that holds the separator must be in quotes")))
             continue
+        if any(CONTROL_CHARACTERS.search(c) for c in cells):
+            report.errors.append(RowError(line, _("a cell holds a control character (such as NUL)")))
+            continue
+        if line > start and any(_holds_rows(c, separator, len(header)) for c in cells):
+            report.errors.append(RowError(start, _("a quote opened on this line closes only on line %(end)s, "
+                                                   "merging the rows between: check the quotes", end=line)))
+            continue
         yield line, {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+
+
+def _holds_rows(cell: str, separator: str, columns: int) -> bool:
+    """A quoted cell over several lines is fine (a note with a line break), unless a line of it
+    looks like a row of the table: then a quote was left open."""
+    return columns > 1 and any(part.count(separator) >= columns - 1 for part in cell.splitlines()[1:])
 
 
 def batches(values: Iterable, size: int = BATCH) -> Iterator[list]:

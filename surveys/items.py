@@ -378,7 +378,7 @@ class Scale(Item):
         if value in (None, ""):
             return None
         text = str(value).strip()
-        if not re.fullmatch(r"-?[0-9]+", text):
+        if not re.fullmatch(r"-?[0-9]{1,6}", text):
             raise AnswerError(N_("Please choose a point on the scale."))
         number = int(text)
         if not self.low <= number <= self.high:
@@ -413,7 +413,7 @@ class Number(Item):
         if value in (None, ""):
             return None
         text = str(value).strip()
-        if not re.fullmatch(r"-?[0-9]+", text):
+        if not re.fullmatch(r"-?[0-9]{1,15}", text):  # more digits than any count or amount
             raise AnswerError(N_("Please give a whole number."))
         number = int(text)
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):

@@ -8,8 +8,8 @@ from monitor.models.followups import (
 from monitor.models.organisations import Organisation
 from monitor.models.responses import Response, ResponseAnswer, ResponseFlag, ResponseScore, ScoringVersion, SurveyLink
 from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerability
-from monitor.models.users import User
+from monitor.models.users import LoginThrottle, User
 
 __all__ = ["AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
-           "InboundMessage", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseScore", "ScoringVersion", "Returnee",
+           "InboundMessage", "LoginThrottle", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

@@ -16,6 +16,7 @@ from monitor.returnees.forms import (
 )
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
+from monitor.web_input import page_number
 from surveys import registry
 from surveys.translation import translator
 
@@ -58,7 +59,7 @@ def index():
         stmt = stmt.where(Returnee.do_not_contact)
 
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     returnees = db.session.scalars(
         stmt.order_by(Returnee.return_date.desc(), Returnee.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
