@@ -1,9 +1,9 @@
-"""Dates and numbers as the staff member's language writes them.
+"""Dates, numbers and directions as the staff member's language writes them.
 
-Every staff page formats through these (registered as Jinja filters in monitor/__init__.py):
-a date always has its month in words ("2 Dec 2026", "2 déc. 2026", "2 ديسمبر 2026"), never
-"12/2/26", whose order a reader in another country reads the other way round; a number has the
-locale's separators ("0,89" in French).
+Every staff page formats through these (registered as Jinja filters and globals in
+monitor/__init__.py): a date always has its month in words ("2 Dec 2026", "2 déc. 2026",
+"2 ديسمبر 2026"), never "12/2/26", whose order a reader in another country reads the other way
+round; a number has the locale's separators ("0,89" in French); Arabic pages run right to left.
 """
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ from babel.dates import format_skeleton, format_time
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
 from flask import current_app
-from markupsafe import Markup
 from flask_babel import get_locale, to_user_timezone
+from markupsafe import Markup
+
+from monitor.codes import RETURNEE_LANGUAGES
+from scheduler.quiet_hours import country_zone
 
 EMPTY = "—"
 _DAY = "yMMMd"  # a CLDR skeleton: year, abbreviated month name, day, in the locale's order
@@ -26,8 +29,6 @@ _DAY = "yMMMd"  # a CLDR skeleton: year, abbreviated month name, day, in the loc
 def _moment(value: _datetime, country: str | None = None) -> _datetime:
     """A stored moment (UTC) in the display time zone, or in the local time of `country`."""
     if country:
-        from scheduler.quiet_hours import country_zone
-
         aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
         return aware.astimezone(country_zone(country))
     return to_user_timezone(value)
@@ -94,16 +95,9 @@ def listing(items, labels: dict | None = None) -> str:
     return format_list(names, locale=get_locale()) if names else EMPTY
 
 
-def isolate(text) -> Markup:
-    """Text that may be written the other way (a name, a returnee's answer, a language's own
-    name) in an element of its own direction: Arabic inside a French sentence stays readable."""
-    return Markup('<bdi dir="auto">{}</bdi>').format("—" if text is None or text == "" else text)
-
-
 def language_name(code: str) -> Markup:
-    """A returnee language by its own name ('العربية', 'ქართული'), marked with its language."""
-    from monitor.codes import RETURNEE_LANGUAGES
-
+    """A returnee language by its own name ('العربية', 'ქართული'), marked with its language and
+    isolated in its own direction: Arabic inside a French sentence stays readable."""
     return Markup('<bdi lang="{}" dir="auto">{}</bdi>').format(code.replace("_", "-"),
                                                                RETURNEE_LANGUAGES.get(code, code))
 
@@ -113,7 +107,6 @@ def direction() -> str:
     return "rtl" if get_locale().character_order == "right-to-left" else "ltr"
 
 
-# {{ x|date }}, {{ x|datetime }}, {{ x|number }}, {{ x|number(2) }}, {{ x|percent }}
-FILTERS = {"date": day, "datetime": moment, "number": number, "percent": percent, "isolate": isolate,
-           "listing": listing,
+# {{ x|date }}, {{ x|datetime }}, {{ x|number }}, {{ x|number(2) }}, {{ x|percent }}, {{ xs|listing }}
+FILTERS = {"date": day, "datetime": moment, "number": number, "percent": percent, "listing": listing,
            "format_number": number}  # format_number: the name the first templates used

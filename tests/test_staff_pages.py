@@ -215,7 +215,7 @@ def test_no_raw_code_or_digit_date_on_any_staff_page(role, users, caseload, brow
     browser = browser_for(users[role])
     extra = ["/returnees/IQ-C-001", "/returnees/AF-C-001", "/returnees/GE-C-001", "/worklist/?organisation=caritas"]
     problems = {}
-    for locale in ("en", "fr"):
+    for locale in ("en", "fr", "ar"):
         pages = crawl(browser, locale=locale)
         for url in extra:
             response = browser.get(url, headers={"Accept-Language": locale})
@@ -223,7 +223,8 @@ def test_no_raw_code_or_digit_date_on_any_staff_page(role, users, caseload, brow
                 pages[url] = response.get_data(as_text=True)
         assert len(pages) >= 3, f"{role} reached only {list(pages)}"
         for url, html in pages.items():
-            for problem in problems_of(html, rtl_page=False):
+            assert f'dir="{"rtl" if locale == "ar" else "ltr"}"' in html.split(">", 2)[1], url
+            for problem in problems_of(html, rtl_page=locale == "ar"):
                 problems.setdefault(f"{locale} {url}", []).append(problem)
     assert not problems, "\n".join(f"{url}:\n  " + "\n  ".join(p) for url, p in problems.items())
 
