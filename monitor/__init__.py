@@ -124,12 +124,16 @@ def _init_templates(app: Flask) -> None:
 
     from monitor.followups.waves import wave_name
 
-    app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
-                                 get_locale=get_locale, flag_label=flag_label)
-    app.jinja_env.policies["ext.i18n.trimmed"] = True
-    from flask_babel import format_decimal
+    from monitor import formatting
 
-    app.jinja_env.filters["format_number"] = format_decimal  # "1 234,5" in French, "1,234.5" in English
+    app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
+                                 get_locale=get_locale, text_direction=formatting.direction,
+                                 staff_languages=formatting.staff_languages,
+                                 language_name=formatting.language_name, flag_label=flag_label)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    # Dates and numbers as the user's language writes them: {{ x|date }}, {{ x|datetime }},
+    # {{ x|number }}, {{ x|number(2) }}, {{ x|percent }} (monitor/formatting.py).
+    app.jinja_env.filters.update(formatting.FILTERS)
 
 
 def _init_errors(app: Flask) -> None:

@@ -208,7 +208,7 @@ def test_password_change_checks_current_password_and_length(users, browser_for):
 def test_interface_language_follows_choice(users, browser_for):
     browser = browser_for()
     assert browser.post("/language", {"locale": "fr", "next": "/login"}).location == "/login"
-    assert '<html lang="fr">' in browser.get("/login").get_data(as_text=True)
+    assert '<html lang="fr" dir="ltr">' in browser.get("/login").get_data(as_text=True)
     browser = browser_for(users["analyst"])
     browser.post("/language", {"locale": "nl"})
     db.session.refresh(users["analyst"])
@@ -217,7 +217,7 @@ def test_interface_language_follows_choice(users, browser_for):
 
 def test_accept_language_picks_staff_language(app, browser_for):
     page = browser_for().client.get("/login", headers={"Accept-Language": "nl-BE,nl;q=0.9"}).get_data(as_text=True)
-    assert '<html lang="nl">' in page
+    assert '<html lang="nl" dir="ltr">' in page
 
 
 @pytest.mark.parametrize("password, problem", [

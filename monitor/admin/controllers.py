@@ -17,7 +17,7 @@ from monitor.models.types import utcnow
 from monitor.users.operations import UserError, create_user, update_user
 from monitor.auth.operations import account_key, clear_waits
 from monitor.web_input import page_number
-from scheduler.protocol import parse_retry_delays
+from scheduler.protocol import RETRY_OUTCOMES, parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
 AUDIT_PAGE_SIZE = 100
@@ -118,15 +118,19 @@ def audit_log():
     stmt = select(AuditEntry)
     action = request.args.get("action", "").strip()
     obj = request.args.get("object", "").strip()
-    if action:
+    if action in codes.AUDIT_ACTIONS:  # chosen from the list: that action only ("login", not "login.failed")
+        stmt = stmt.where(AuditEntry.action == action)
+    elif action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if obj:
         stmt = stmt.where(AuditEntry.object_id == obj)
     page = page_number(request.args)
     entries = db.session.scalars(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                                  .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    actions = sorted(((code, str(label)) for code, label in codes.AUDIT_ACTIONS.items()), key=lambda pair: pair[1])
     return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], page=page,
-                           has_next=len(entries) > AUDIT_PAGE_SIZE, action=action, object=obj)
+                           has_next=len(entries) > AUDIT_PAGE_SIZE, action=action, object=obj, actions=actions,
+                           audit=audit)
 
 
 @require("users.manage")
@@ -175,10 +179,10 @@ def plan():
         except IntegrityError:  # the same wave added a moment ago (a second press, another admin)
             db.session.rollback()
             new.code.errors = [_("A wave with this code exists already.")]
-            return render_template("admin/plan.html", form=form, waves=waves)
+            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
         return redirect(url_for("admin.plan"))
-    return render_template("admin/plan.html", form=form, waves=waves)
+    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
 
 
 @require("organisations.manage")

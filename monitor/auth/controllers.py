@@ -3,11 +3,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from monitor import audit
+from monitor import audit, formatting
 from monitor.auth.forms import LanguageForm, LoginForm, PasswordChangeForm
 from monitor.auth.operations import authenticate
 from monitor.extensions import db
@@ -41,7 +40,7 @@ def login():
             # The same words for an account that exists and one that does not.
             form.form_errors.append(_(
                 "Too many failed attempts with this e-mail address: wait until %(time)s and try again.",
-                time=format_datetime(result.wait_until, "medium")))
+                time=formatting.moment(result.wait_until)))
         else:
             form.form_errors.append(_("The e-mail address or the password is wrong."))
     return render_template("auth/login.html", form=form)

@@ -87,7 +87,7 @@ def _interview(code: str, wave: str):
             # makes it partial (1.2), a break-off (2.12) or a refusal (2.11).
             code = followups.close(follow_up, "refused", actor=current_user.email, detail="stopped during the interview")
             db.session.commit()
-            flash(_("The interview stopped; recorded as %(code)s %(label)s.", code=code,
+            flash(_("The interview stopped; recorded as %(label)s (AAPOR %(code)s).", code=code,
                     label=codes.DISPOSITIONS.get(code, code)), "info")
             return redirect(url_for("returnees.detail", code=returnee.code))
         if completing and not errors:

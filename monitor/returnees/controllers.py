@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from monitor import audit, codes
+from monitor import audit, codes, formatting
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
@@ -199,5 +199,6 @@ def import_csv():
                                   user=current_user, filename=upload.filename or "")
         if report.written:
             flash(_("Import done: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
-                    created=report.created, updated=report.updated, unchanged=report.unchanged), "success")
+                    created=formatting.number(report.created), updated=formatting.number(report.updated),
+                    unchanged=formatting.number(report.unchanged)), "success")
     return render_template("returnees/import.html", form=form, report=report)

@@ -16,7 +16,7 @@ from monitor import audit, codes
 from monitor.access import can, require, scope_to_user
 from monitor.extensions import db
 from monitor.followups.operations import local_moment, record_attempt, retrying_stale
-from monitor.followups.waves import all_waves
+from monitor.followups.waves import all_waves, describe
 from monitor.models import AttentionItem, ContactAttempt, FollowUp, InboundMessage, Organisation, Response, Returnee
 from monitor.models.types import utcnow
 from monitor.returnees.forms import country_choices
@@ -101,7 +101,7 @@ def _render(shown: int | None = None):
         _scoped(select(Organisation).join(Returnee, Returnee.local_partner_id == Organisation.id), organisation)
         .distinct().order_by(Organisation.name)).all()
     form.country.choices = [("", "—")] + country_choices()
-    form.wave.choices = [("", "—")] + [(w.code, w.code) for w in all_waves()]
+    form.wave.choices = [("", "—")] + [(w.code, describe(w)) for w in all_waves()]
     form.status.choices = [("", "—")] + [(k, str(v)) for k, v in codes.WORKLIST_STATUSES.items()]
     form.local_partner.choices = [("", "—")] + [(o.code, o.name) for o in local_partners]
     filtered, needs = _filtered(base, form, FollowUp.wave), _filtered(needs, form, Response.wave)
