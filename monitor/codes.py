@@ -171,6 +171,9 @@ AUDIT_ACTIONS = {
     "response.rescore": _l("Responses scored again"),
     "scoring.activate": _l("Scoring version activated"),
     "inbound.handled": _l("Text marked handled"),
+    "attention.close": _l("Needs-attention item closed"),
+    "response.correct": _l("Response corrected"),
+    "worklist.export": _l("Work list exported for offline work"),
     "demo.load": _l("Demo data loaded"),
 }
 
@@ -214,6 +217,15 @@ AUDIT_DETAILS = {
     "unchanged": _l("Unchanged"),
     "rejected": _l("Rejected"),
     "questionnaire": _l("Questionnaire"),
+    "flag": _l("Red flag"),
+    "action": _l("What was done"),
+    "note": _l("Note written"),
+    "revision": _l("Revision"),
+    "language": _l("Language of the interview"),
+    "cases": _l("Cases"),
+    "contact": _l("With names and phone numbers"),
+    "format": _l("File format"),
+    "skipped": _l("Skipped (imported before)"),
 }
 
 # Who did it, when it was not a person's account.

@@ -243,7 +243,8 @@ def test_the_interview_language_is_recorded_and_the_second_column_follows_it(use
     db.session.commit()
     browser = browser_for(users["caritas-ge"])
     page = browser.get("/interviews/GE-C-001/m1").get_data(as_text=True)
-    assert '<option value="ka" selected>' in page and 'lang="ka"' in page  # the returnee's language first
+    assert '<option value="ka" lang="ka" dir="auto" selected>' in page  # the returnee's language first
+    assert '<span class="muted" lang="ka"' in page  # the second column of the questions
     forged = browser.post("/interviews/GE-C-001/m1", {"mode": "phone", "language": "xx", "action": "save"})
     assert forged.status_code == 400
     answer = browser.post("/interviews/GE-C-001/m1", {"mode": "phone", "language": "ru", "housing_situation": "own",
@@ -252,7 +253,8 @@ def test_the_interview_language_is_recorded_and_the_second_column_follows_it(use
     response = db.session.scalar(select(Response))
     assert response.language == "ru"
     page = browser.get("/interviews/GE-C-001/m1").get_data(as_text=True)
-    assert '<option value="ru" selected>' in page and 'lang="ru"' in page and 'lang="ka"' not in page
+    assert '<option value="ru" lang="ru" dir="auto" selected>' in page
+    assert '<span class="muted" lang="ru"' in page and '<span class="muted" lang="ka"' not in page
     browser.post("/interviews/GE-C-001/m1", {"mode": "phone", "language": "ru", **IN_SHELTER, "action": "complete"})
     detail = browser.get("/returnees/GE-C-001").get_data(as_text=True)
     responses_table = detail.split("<h3>Responses</h3>")[1].split("</table>")[0]
