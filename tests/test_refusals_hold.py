@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from monitor.extensions import db
+from monitor.formatting import day
 from monitor.followups.operations import opt_out
 from monitor.models import FollowUp, SmsMessage
 from monitor.returnees import operations
@@ -27,7 +28,7 @@ def test_the_returnee_import_never_gives_consent_back_after_a_stop(returnees):
     db.session.commit()
     report = run(csv_file(line("GE-C-002", consent="sms")))
     assert report.errors == [] and [w.message for w in report.warnings] == [
-        f"the returnee replied STOP on {returnees['caritas'].opted_out_at.date().isoformat()}; "
+        f"the returnee replied STOP on {day(returnees['caritas'].opted_out_at)}; "
         "the import does not give consent again"]
     db.session.expire_all()
     again = db.session.get(type(returnees["caritas"]), returnees["caritas"].id)
