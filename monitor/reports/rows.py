@@ -1,0 +1,58 @@
+"""Each report as (header, rows of plain values): what `monitor report` prints in every format,
+with disclosure control applied when a threshold is given (`--publication`)."""
+from __future__ import annotations
+
+from monitor.reports import suppression, tables
+from monitor.reports.filters import ReportFilter
+
+
+def caseload(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    table = tables.caseload(flt)
+    header = ["country", *table.partners, "Total"]
+    rows = [[row.label, *row.cells, row.total] for row in table.rows]
+    if threshold:
+        rows = suppression.suppress_table(rows, threshold, label_columns=1, total_rows=1)
+    return header, rows
+
+
+def response(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    found = tables.response(flt, by or tables.RESPONSE_BY, weighted)
+    header = ["wave", "channel", "country", "partner", *tables.CATEGORIES, *tables.RATES]
+    rows = [[r.wave, r.channel, r.country, r.partner, *(r.counts[c] for c in tables.CATEGORIES),
+             *(r.rates[rate] for rate in tables.RATES)] for r in found]
+    if threshold:
+        rows = [suppression.suppress_response_row(row, threshold) for row in rows]
+    return header, rows
+
+
+def attrition(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    header = ["wave", "followed_up", "responded", "attrition"]
+    rows = [[r.wave, r.followed_up, r.responded, r.attrition] for r in tables.attrition(flt)]
+    if threshold:
+        rows = [suppression.suppress_counts(row, threshold, counts=(1, 2), rates={3: 2}) for row in rows]
+    return header, rows
+
+
+def modes(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    header = ["wave", *tables.MODES, "living_abroad_again"]
+    rows = [[r.wave, *(r.modes[m] for m in tables.MODES), r.living_abroad] for r in tables.modes(flt)]
+    if threshold:
+        rows = [suppression.suppress_counts(row, threshold, counts=range(1, len(header))) for row in rows]
+    return header, rows
+
+
+def outcomes(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    by = tuple(by or ())
+    found = tables.outcomes(flt, by)
+    extra = [name for name in by if name not in ("wave", "country", "partner")]
+    header = ["wave", "country", "partner", *extra, "indicator", "n", "estimate", "se", "ci_low", "ci_high",
+              "unreliable"]
+    rows = []
+    for row in found:
+        r = row.result
+        rows.append([row.wave, row.key.get("country", tables.ALL), row.key.get("partner", tables.ALL),
+                     *(row.key.get(name, tables.ALL) for name in extra), row.indicator, r.n, r.estimate, r.se,
+                     r.ci_low, r.ci_high, r.unreliable])
+    if threshold:
+        rows = [suppression.suppress_statistic(row, threshold, n_column=len(header) - 6) for row in rows]
+    return header, rows

@@ -1,0 +1,1 @@
+"""Disclosure control (placeholder until the rule lands)."""

@@ -1,0 +1,270 @@
+"""The dashboard's figures as plain rows: caseload, response, outcomes, how they heard, decision
+factors, trends. Pure functions of a `ReportFilter`: the command line, the page and the API
+call them and only format what they return.
+
+    caseload(ReportFilter(waves=("m1",)))                      # -> Caseload
+    response(ReportFilter(), by=("wave", "channel", "country", "partner"), weighted=False)
+    outcomes(ReportFilter(countries=("GE",)), by=("partner",))  # -> list[OutcomeRow]
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from babel import Locale
+from sqlalchemy import select
+
+from monitor.extensions import db
+from monitor.models import Organisation, ScoringVersion, Wave
+from monitor.reports import aggregates
+from monitor.reports.estimator import Estimate, Sums, estimate
+from monitor.reports.filters import FilterError, ReportFilter, check_by
+from scheduler.dispositions import category
+from surveys import registry
+
+ALL = "all"
+CATEGORIES = ("I", "P", "R", "NC", "O", "U", "NE")
+RATES = ("RR1", "RR2", "COOP1", "CON1", "REF1")
+
+
+def country_name(alpha2: str) -> str:
+    """The English name the staff pages show (Babel's territory names)."""
+    return Locale("en").territories.get(alpha2, alpha2)
+
+
+def partners_in_scope(flt: ReportFilter) -> list[Organisation]:
+    """The reintegration partners a report has a column for: those the filter and the scope leave."""
+    stmt = select(Organisation).where(Organisation.kind == "reintegration").order_by(Organisation.name)
+    if flt.partners:
+        stmt = stmt.where(Organisation.code.in_(flt.partners))
+    partners = db.session.scalars(stmt).all()
+    if flt.organisation:
+        org = db.session.scalar(select(Organisation).where(Organisation.code == flt.organisation))
+        if org is None:
+            raise FilterError(f"there is no organisation {flt.organisation!r}")
+        partners = [p for p in partners if p.id == org.reintegration_partner.id]
+    return partners
+
+
+def _codes() -> dict[int, str]:
+    return dict(db.session.execute(select(Organisation.id, Organisation.code)).all())
+
+
+def _label_dimension(name: str, value, codes: dict[int, str]) -> str:
+    """A dimension's value as the CSV shows it: a country as ISO alpha-2, a partner by its code."""
+    if value is None:
+        return ""
+    if name in ("partner", "local_partner"):
+        return codes.get(value, str(value))
+    return str(value)
+
+
+# -- 1. caseload --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    label: str  # the country's English name, "n.a." or "Total"
+    country: str | None  # ISO alpha-2 (None for n.a. and Total)
+    cells: tuple[int, ...]  # one per partner column
+    total: int
+
+
+@dataclass(frozen=True)
+class Caseload:
+    partners: tuple[str, ...]  # column headers: the reintegration partners' names
+    partner_codes: tuple[str, ...]
+    rows: tuple[CaseloadRow, ...]  # countries, then "n.a.", then "Total"
+
+
+def caseload(flt: ReportFilter) -> Caseload:
+    """Completed surveys (1.1) by destination country and partner; then `n.a.`, the follow-ups
+    ended as refusals, implicit refusals or break-offs (2.1x); then `Total`, n.a. included."""
+    partners = partners_in_scope(flt)
+    column = {p.id: i for i, p in enumerate(partners)}
+    completed: dict[str, list[int]] = defaultdict(lambda: [0] * len(partners))
+    refused = [0] * len(partners)
+    for country, partner_id, disposition, count in aggregates.disposition_counts(flt, ("country", "partner")):
+        if partner_id not in column:
+            continue
+        if disposition == "1.1":
+            completed[country][column[partner_id]] += count
+        elif category(disposition) == "R":
+            refused[column[partner_id]] += count
+    rows = [CaseloadRow(country_name(c), c, tuple(cells), sum(cells)) for c, cells in completed.items()]
+    rows.sort(key=lambda row: (-row.total, row.label))
+    rows.append(CaseloadRow("n.a.", None, tuple(refused), sum(refused)))
+    totals = tuple(sum(row.cells[i] for row in rows) for i in range(len(partners)))
+    rows.append(CaseloadRow("Total", None, totals, sum(totals)))
+    return Caseload(tuple(p.name for p in partners), tuple(p.code for p in partners), tuple(rows))
+
+
+# -- 2. response --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResponseRow:
+    wave: str
+    channel: str
+    country: str
+    partner: str
+    counts: dict[str, float]  # per AAPOR category, CATEGORIES
+    rates: dict[str, float | None]  # RATES, 4 decimals; None when the denominator is 0
+
+
+def rates(counts: dict[str, float]) -> dict[str, float | None]:
+    """AAPOR's rates from the counts per category (NE is in no denominator)."""
+    i, p, r, nc, o, u = (counts.get(c, 0) for c in ("I", "P", "R", "NC", "O", "U"))
+    eligible = (i + p) + (r + nc + o) + u
+    cooperating = (i + p) + r + o
+
+    def ratio(numerator, denominator):
+        return round(numerator / denominator, 4) if denominator else None
+
+    return {"RR1": ratio(i, eligible), "RR2": ratio(i + p, eligible), "COOP1": ratio(i, cooperating),
+            "CON1": ratio(cooperating, eligible), "REF1": ratio(r, eligible)}
+
+
+RESPONSE_BY = ("wave", "channel", "country", "partner")
+
+
+def response(flt: ReportFilter, by: Sequence[str] = RESPONSE_BY, weighted: bool = False) -> list[ResponseRow]:
+    """Counts per AAPOR category and the rates, one row per combination of `by` present, plus a
+    row with channel `all` for each of the others when the channel is broken down. A column not
+    in `by` is `all`. Weighted: base weights 1/π instead of counts."""
+    by = tuple(name for name in RESPONSE_BY if name in check_by(by))
+    codes = _codes()
+    cells: dict[tuple, dict[str, float]] = defaultdict(lambda: dict.fromkeys(CATEGORIES, 0))
+    for *values, disposition, count in aggregates.disposition_counts(flt, by, weighted):
+        key = dict.fromkeys(RESPONSE_BY, ALL) | {n: _label_dimension(n, v, codes) for n, v in zip(by, values)}
+        for channel in ((key["channel"], ALL) if "channel" in by else (ALL,)):
+            counts = cells[(key["wave"], channel, key["country"], key["partner"])]
+            counts[category(disposition)] += count
+    rows = []
+    for (wave, channel, country, partner), counts in sorted(cells.items(), key=lambda kv: _order(kv[0])):
+        if weighted:
+            counts = {c: round(v, 2) for c, v in counts.items()}
+        rows.append(ResponseRow(wave, channel, country, partner, counts, rates(counts)))
+    return rows
+
+
+def _order(key: tuple) -> tuple:
+    return tuple((value == ALL, value) for value in key)
+
+
+@dataclass(frozen=True)
+class ModeRow:
+    wave: str
+    modes: dict[str, int]  # the mode achieved of complete and partial responses: sms-web, phone, visit, import
+    living_abroad: int  # follow-ups ended 2.361, re-migrated
+
+
+MODES = ("sms-web", "phone", "visit", "import")
+
+
+def modes(flt: ReportFilter) -> list[ModeRow]:
+    found: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MODES, 0))
+    for wave, mode, count in aggregates.mode_counts(flt):
+        found[wave][mode] = found[wave].get(mode, 0) + count
+    abroad: dict[str, int] = defaultdict(int)
+    for wave, disposition, count in aggregates.disposition_counts(flt, ("wave",)):
+        found[wave]  # every wave with closed follow-ups has a row
+        if disposition == "2.361":
+            abroad[wave] += count
+    return [ModeRow(wave, found[wave], abroad[wave]) for wave in _wave_order(found)]
+
+
+@dataclass(frozen=True)
+class RetentionRow:
+    wave: str  # a later wave
+    followed_up: int  # respondents of the one-month check with a closed, eligible follow-up in it
+    responded: int  # of whom responded again (1.1, 1.2)
+    attrition: float | None  # 1 − responded / followed up, 4 decimals
+
+
+def first_wave() -> str | None:
+    return db.session.scalar(select(Wave.code).order_by(Wave.due_days, Wave.code).limit(1))
+
+
+def attrition(flt: ReportFilter) -> list[RetentionRow]:
+    """From the one-month check (the first wave) to each later wave."""
+    first = first_wave()
+    if first is None:
+        return []
+    counts = {wave: (int(n), int(again or 0)) for wave, n, again in aggregates.retention_counts(flt, first)}
+    return [RetentionRow(wave, n, again, round(1 - again / n, 4) if n else None)
+            for wave in _wave_order(counts) for n, again in [counts[wave]]]
+
+
+def _wave_order(waves) -> list[str]:
+    order = {code: i for i, code in enumerate(db.session.scalars(select(Wave.code).order_by(Wave.due_days, Wave.code)))}
+    return sorted(waves, key=lambda w: (order.get(w, len(order)), w))
+
+
+# -- 3. outcomes --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    wave: str
+    key: dict[str, str]  # the `by` dimensions: filled, or `all`
+    indicator: str  # economic, social, psychosocial, composite, a flag code or an indicator code
+    kind: str  # "mean" (a score) or "share" (a flag, an indicator)
+    result: Estimate = field(repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.result.n
+
+
+OUTCOMES_BY = ("country", "partner", "local_partner", "channel", "sex")
+
+
+def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
+    """Scores (means), red flags and key indicators (shares), design-weighted per wave, with 95 %
+    intervals and the unweighted n (`monitor.reports.estimator`)."""
+    by = tuple(name for name in check_by(by) if name != "wave")
+    codes = _codes()
+    designs = aggregates.wave_designs(flt.waves or None)
+    questionnaire = registry.current()
+    cells: dict[tuple, dict[int, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    order: list[tuple[str, str]] = [(score, "mean") for score in aggregates.SCORES]
+
+    def add(wave, stratum_id, values, indicator, sums):
+        key = tuple(_label_dimension(n, v, codes) for n, v in zip(by, values))
+        cells[(wave, key, indicator)][stratum_id] += sums
+
+    version = ScoringVersion.active_number()
+    for wave, stratum_id, *values, score, n, total, squares in aggregates.score_sums(flt, by, version):
+        add(wave, stratum_id, values, score, Sums(n, total, squares))
+    for flag in questionnaire.flags:
+        order.append((flag.code, "share"))
+        for wave, stratum_id, *values, n, raised in aggregates.flag_sums(flt, by, flag.code, sorted(flag.when.items())):
+            add(wave, stratum_id, values, flag.code, Sums(n, raised, raised))
+    if questionnaire.indicators:
+        order += [(indicator.code, "share") for indicator in questionnaire.indicators]
+        for wave, stratum_id, *values, first, answers in aggregates.respondent_answers(
+                flt, by, _items_deciding(questionnaire)):
+            for code, value in questionnaire.indicator_values(answers, first).items():
+                if value is not None:
+                    add(wave, stratum_id, values, code, Sums(1, float(value), float(value)))
+    kinds = dict(order)
+    rank = {code: i for i, (code, _kind) in enumerate(order)}
+    rows = []
+    waves = _wave_order({wave for wave, _key, _ind in cells})
+    for wave, key, indicator in sorted(cells, key=lambda c: (waves.index(c[0]), c[1], rank[c[2]])):
+        design = designs.get(wave, {})
+        result = estimate(design, cells[(wave, key, indicator)], share=kinds[indicator] == "share")
+        rows.append(OutcomeRow(wave, dict(zip(by, key)), indicator, kinds[indicator], result))
+    return rows
+
+
+def _items_deciding(questionnaire) -> list[str]:
+    """The items the key indicators read, and those their skip logic reads, transitively."""
+    wanted = set().union(*(indicator.when.items() for indicator in questionnaire.indicators))
+    todo = list(wanted)
+    while todo:
+        item = questionnaire.item(todo.pop())
+        for code in (item.when.items() if item.when is not None else ()):
+            if code not in wanted:
+                wanted.add(code)
+                todo.append(code)
+    return sorted(wanted)
