@@ -59,7 +59,7 @@ def report_command(kind, waves, returned_from, returned_to, countries, partners,
                        countries=tuple(c.upper() for c in _list(countries)), partners=_list(partners),
                        local_partners=_list(local_partners), channels=_list(channels), sexes=_list(sexes),
                        vulnerabilities=_list(vulnerabilities), organisation=organisation)
-    threshold = threshold or int(current_app.config.get("REPORT_SUPPRESSION_THRESHOLD", 5))
+    threshold = threshold or current_app.config["REPORT_SUPPRESSION_THRESHOLD"]
     try:
         header, rows = build(kind, flt, _list((by,)) if by is not None else None, weighted,
                              threshold if publication else None)

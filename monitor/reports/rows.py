@@ -21,7 +21,17 @@ def response(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     rows = [[r.wave, r.channel, r.country, r.partner, *(r.counts[c] for c in tables.CATEGORIES),
              *(r.rates[rate] for rate in tables.RATES)] for r in found]
     if threshold:
-        rows = [suppression.suppress_response_row(row, threshold) for row in rows]
+        counts = list(range(4, 4 + len(tables.CATEGORIES)))
+        c = dict(zip(tables.CATEGORIES, counts))
+        eligible = [c[k] for k in ("I", "P", "R", "NC", "O", "U")]
+        cooperating = [c[k] for k in ("I", "P", "R", "O")]
+        first_rate = 4 + len(tables.CATEGORIES)
+        rates = dict(zip(range(first_rate, first_rate + len(tables.RATES)), [
+            ([c["I"]], eligible), ([c["I"], c["P"]], eligible), ([c["I"]], cooperating), (cooperating, eligible),
+            ([c["R"]], eligible)]))
+        rows = suppression.suppress_grouped(rows, threshold, group_of=lambda row: (row[0], row[2], row[3]),
+                                            is_total=lambda row: row[1] == tables.ALL, count_columns=counts,
+                                            rates=rates)
     return header, rows
 
 
@@ -29,7 +39,8 @@ def attrition(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     header = ["wave", "followed_up", "responded", "attrition"]
     rows = [[r.wave, r.followed_up, r.responded, r.attrition] for r in tables.attrition(flt)]
     if threshold:
-        rows = [suppression.suppress_counts(row, threshold, counts=(1, 2), rates={3: 2}) for row in rows]
+        rows = [suppression.suppress_counts(row, threshold, counts=(1, 2), rates={3: 2}, denominators={3: 1})
+                for row in rows]
     return header, rows
 
 
