@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, literal, select
 
 from monitor.extensions import db
 from monitor.models import (
@@ -176,6 +176,28 @@ def option_counts(flt: ReportFilter, by: Sequence[str], item: str, weighted: boo
             .group_by(*dims, ResponseAnswer.position, ResponseAnswer.code))
     if weighted:
         stmt = stmt.where(FollowUp.inclusion_probability > 0)
+    return [tuple(row) for row in db.session.execute(stmt).all()]
+
+
+def group_counts(flt: ReportFilter, by: Sequence[str], item: str, groups: dict[str, str], *,
+                 first_only: bool = False, weighted: bool = False) -> list[tuple]:
+    """(dimension values..., group, respondents) of respondents who chose at least one option of
+    each reporting group of a multiple item (`groups`: option code -> group); `first_only`: the
+    option marked first (stored at position 0). Weighted: Σ 1/π."""
+    dims = _dims(by)
+    group = case(*((ResponseAnswer.code == code, name) for code, name in groups.items()), else_=ResponseAnswer.code)
+    weight = (1.0 / FollowUp.inclusion_probability) if weighted else literal(1)
+    chosen = (_base(flt, *dims, Response.id.label("response_id"), group.label("grp"), weight.label("weight"))
+              .join(Response, Response.follow_up_id == FollowUp.id)
+              .join(ResponseAnswer, ResponseAnswer.response_id == Response.id)
+              .where(ResponseAnswer.item == item, FollowUp.disposition.in_(RESPONDED)).distinct())
+    if first_only:
+        chosen = chosen.where(ResponseAnswer.position == 0)
+    if weighted:
+        chosen = chosen.where(FollowUp.inclusion_probability > 0)
+    inner = chosen.subquery()
+    columns = [inner.c[name] for name in by]
+    stmt = select(*columns, inner.c.grp, func.sum(inner.c.weight)).group_by(*columns, inner.c.grp)
     return [tuple(row) for row in db.session.execute(stmt).all()]
 
 

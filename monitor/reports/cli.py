@@ -32,7 +32,7 @@ def _date(_ctx, _param, value):
 
 
 @click.command("report")
-@click.argument("kind", type=click.Choice(["caseload", "response", "attrition", "modes", "outcomes"]))
+@click.argument("kind", type=click.Choice(["caseload", "response", "attrition", "modes", "outcomes", "heard", "factors", "trends"]))
 @click.option("--wave", "waves", multiple=True, help="Wave code(s), e.g. m6 (repeat or separate with commas).")
 @click.option("--returned-from", callback=_date, help="Return date from (YYYY-MM-DD, inclusive).")
 @click.option("--returned-to", callback=_date, help="Return date to (YYYY-MM-DD, inclusive).")
@@ -42,7 +42,7 @@ def _date(_ctx, _param, value):
 @click.option("--channel", "channels", multiple=True, help="Assigned channel: sms, phone.")
 @click.option("--sex", "sexes", multiple=True, help="f, m, x.")
 @click.option("--vulnerability", "vulnerabilities", multiple=True, help="Vulnerability category (any of them).")
-@click.option("--by", "by", default=None, help="Break down by: wave,channel,country,partner,local_partner,sex.")
+@click.option("--by", "by", default=None, help="Break down by: wave,channel,country,partner,local_partner,sex,quarter.")
 @click.option("--weighted", is_flag=True, help="Response counts weighted by base weights 1/π.")
 @click.option("--publication", is_flag=True, help="Disclosure control: suppress small counts (README, Methods).")
 @click.option("--threshold", type=click.IntRange(min=2), default=None,

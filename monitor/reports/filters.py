@@ -9,9 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, select
+from sqlalchemy import Integer, case, cast, exists, extract, select
 
 from monitor.models import FollowUp, Organisation, Returnee, ReturneeVulnerability
+
+_month = cast(extract("month", Returnee.return_date), Integer)
+# The return cohort's quarter as a number, 20263 for 2026-Q3 (the same SQL on SQLite and PostgreSQL).
+QUARTER = cast(extract("year", Returnee.return_date), Integer) * 10 + case(
+    (_month <= 3, 1), (_month <= 6, 2), (_month <= 9, 3), else_=4)
 
 # The columns a figure can be broken down by (`--by`), as SQL expressions.
 DIMENSIONS = {
@@ -21,6 +26,7 @@ DIMENSIONS = {
     "local_partner": Returnee.local_partner_id,
     "channel": FollowUp.channel,
     "sex": Returnee.sex,
+    "quarter": QUARTER,  # of return
 }
 
 

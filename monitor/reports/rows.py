@@ -67,3 +67,46 @@ def outcomes(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     if threshold:
         rows = [suppression.suppress_statistic(row, threshold, n_column=len(header) - 6) for row in rows]
     return header, rows
+
+
+def heard(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    by = tuple(by) if by is not None else ("country", "partner")
+    header = [*by, "group", "answered", "every", "every_share", "first", "first_share"]
+    rows = [[*(r.key[name] for name in by), r.group, r.answered, r.every, r.every_share, r.first, r.first_share]
+            for r in tables.heard(flt, by, weighted)]
+    if threshold:
+        k = len(by)
+        rows = [suppression.suppress_counts(row, threshold, counts=(k + 1, k + 2, k + 4),
+                                            rates={k + 3: k + 2, k + 5: k + 4}, denominators={k + 3: k + 1, k + 5: k + 1})
+                for row in rows]
+    return header, rows
+
+
+def factors(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    by = tuple(by) if by is not None else ("country", "partner")
+    header = [*by, "factor", "group", "rank1", "rank2", "rank3", "score"]
+    rows = [[*(r.key[name] for name in by), r.factor, r.group, *r.ranks, r.score] for r in tables.factors(flt, by, weighted)]
+    if threshold:
+        k = len(by)
+        rows = [_hide_score(suppression.suppress_counts(row, threshold, counts=(k + 2, k + 3, k + 4)), k, threshold)
+                for row in rows]
+    return header, rows
+
+
+def _hide_score(row: list, k: int, threshold: int) -> list:
+    """The score is recomputable from its ranks: hidden when one of them is."""
+    if any(isinstance(row[c], str) for c in (k + 2, k + 3, k + 4)):
+        row[k + 5] = suppression.mark(threshold)
+    return row
+
+
+def trends(flt: ReportFilter, by, weighted: bool, threshold: int | None):
+    by = tuple(name for name in (by or ()) if name != "quarter")
+    found = tables.trends(flt, by)
+    header = ["wave", "quarter", *by, "indicator", "n", "estimate", "se", "ci_low", "ci_high", "unreliable"]
+    rows = [[row.wave, row.key["quarter"], *(row.key[name] for name in by), row.indicator, row.result.n,
+             row.result.estimate, row.result.se, row.result.ci_low, row.result.ci_high, row.result.unreliable]
+            for row in found]
+    if threshold:
+        rows = [suppression.suppress_statistic(row, threshold, n_column=len(header) - 6) for row in rows]
+    return header, rows

@@ -57,6 +57,8 @@ def _label_dimension(name: str, value, codes: dict[int, str]) -> str:
         return ""
     if name in ("partner", "local_partner"):
         return codes.get(value, str(value))
+    if name == "quarter":
+        return f"{int(value) // 10}-Q{int(value) % 10}"
     return str(value)
 
 
@@ -215,8 +217,6 @@ class OutcomeRow:
         return self.result.n
 
 
-OUTCOMES_BY = ("country", "partner", "local_partner", "channel", "sex")
-
 
 def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
     """Scores (means), red flags and key indicators (shares), design-weighted per wave, with 95 %
@@ -268,3 +268,95 @@ def _items_deciding(questionnaire) -> list[str]:
                 wanted.add(code)
                 todo.append(code)
     return sorted(wanted)
+
+
+# -- 4. how they heard, decision factors ----------------------------------------------------
+
+HEARD_ITEM = "heard_from"
+FACTORS_ITEM = "decision_factors"
+
+
+def _groups_of(item_code: str) -> dict[str, str]:
+    """Option code -> its reporting group (the option itself when it has none), in the current
+    questionnaire."""
+    item = registry.current().item(item_code)
+    return {option.code: (item.groups_of([option.code]) or [option.code])[0] for option in item.options}
+
+
+@dataclass(frozen=True)
+class HeardRow:
+    key: dict[str, str]
+    group: str  # a reporting group of the questionnaire (word_of_mouth, ...)
+    answered: float  # respondents who answered the question
+    every: float  # respondents who named a channel of the group
+    every_share: float | None
+    first: float  # respondents whose first channel is in the group
+    first_share: float | None
+
+
+def _key(by, values, codes) -> tuple:
+    return tuple(_label_dimension(n, v, codes) for n, v in zip(by, values))
+
+
+def heard(flt: ReportFilter, by: Sequence[str] = ("country", "partner"), weighted: bool = False) -> list[HeardRow]:
+    """How respondents heard of the programme, by reporting group: every channel named, and the
+    first. Shares of the respondents who answered the question (4 decimals)."""
+    by = check_by(by)
+    codes, groups = _codes(), _groups_of(HEARD_ITEM)
+    answered = {_key(by, row[:-1], codes): row[-1]
+                for row in aggregates.answering_counts(flt, by, HEARD_ITEM, weighted)}
+    every = {(_key(by, row[:-2], codes), row[-2]): row[-1]
+             for row in aggregates.group_counts(flt, by, HEARD_ITEM, groups, weighted=weighted)}
+    first = {(_key(by, row[:-2], codes), row[-2]): row[-1]
+             for row in aggregates.group_counts(flt, by, HEARD_ITEM, groups, first_only=True, weighted=weighted)}
+    order = list(dict.fromkeys(groups.values()))
+    rows = []
+    for key in sorted(answered, key=_order):
+        base = answered[key]
+        for group in sorted({g for k, g in every if k == key}, key=lambda g: (-every[(key, g)], order.index(g)
+                                                                              if g in order else len(order), g)):
+            n_every, n_first = every[(key, group)], first.get((key, group), 0)
+            rows.append(HeardRow(dict(zip(by, key)), group, _round(base, weighted), _round(n_every, weighted),
+                                 _share(n_every, base), _round(n_first, weighted), _share(n_first, base)))
+    return rows
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    key: dict[str, str]
+    factor: str  # an option of the decision factors
+    group: str
+    ranks: tuple[float, float, float]  # how many put it first, second, third
+    score: float  # 3 × first + 2 × second + 1 × third
+
+
+def factors(flt: ReportFilter, by: Sequence[str] = ("country", "partner"), weighted: bool = False) -> list[FactorRow]:
+    """The decision factors ranked in the top three, counts at each rank (answers with fewer than
+    three ranks included) and the rank-weighted score 3/2/1, highest score first."""
+    by = check_by(by)
+    codes, groups = _codes(), _groups_of(FACTORS_ITEM)
+    ranks: dict[tuple, list[float]] = defaultdict(lambda: [0, 0, 0])
+    for *values, position, code, count in aggregates.option_counts(flt, by, FACTORS_ITEM, weighted):
+        if position is not None and 0 <= position < 3:
+            ranks[(_key(by, values, codes), code)][position] += count
+    rows = [FactorRow(dict(zip(by, key)), code, groups.get(code, code),
+                      tuple(_round(v, weighted) for v in counts),
+                      _round(3 * counts[0] + 2 * counts[1] + counts[2], weighted))
+            for (key, code), counts in ranks.items()]
+    rows.sort(key=lambda row: (_order(tuple(row.key.values())), -row.score, -row.ranks[0], row.factor))
+    return rows
+
+
+def _round(value: float, weighted: bool):
+    return round(value, 2) if weighted else int(value)
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+# -- 5. trends ------------------------------------------------------------------------------
+
+def trends(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
+    """The outcomes by return cohort (quarter of return) within each wave, with the same intervals."""
+    return outcomes(flt, ("quarter", *(name for name in by if name != "quarter")))
