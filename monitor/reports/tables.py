@@ -241,9 +241,13 @@ def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
             add(wave, stratum_id, values, flag.code, Sums(n, raised, raised))
     if questionnaire.indicators:
         order += [(indicator.code, "share") for indicator in questionnaire.indicators]
+        known: dict[tuple, dict] = {}  # respondents share a few answer patterns: each is evaluated once
         for wave, stratum_id, *values, first, answers in aggregates.respondent_answers(
                 flt, by, _items_deciding(questionnaire)):
-            for code, value in questionnaire.indicator_values(answers, first).items():
+            pattern = (bool(first), *sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()))
+            if pattern not in known:
+                known[pattern] = questionnaire.indicator_values(answers, first)
+            for code, value in known[pattern].items():
                 if value is not None:
                     add(wave, stratum_id, values, code, Sums(1, float(value), float(value)))
     kinds = dict(order)
