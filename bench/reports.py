@@ -185,6 +185,29 @@ def measure(kind: str, by) -> tuple[float, float, int]:
     return statistics.median(report_times), statistics.median(bare_times), len(statements)
 
 
+def profile() -> None:
+    """Each statement of the outcomes report, timed once (BENCH_VERBOSE=1)."""
+    statements = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    reports.outcomes(ReportFilter(), ["country", "partner"], False, None)
+    sa.event.remove(db.engine, "before_cursor_execute", record)
+    db.session.rollback()
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for statement, parameters in statements:
+            start = time.perf_counter()
+            cursor.execute(statement, parameters)
+            cursor.fetchall()
+            print(f"{time.perf_counter() - start:8.3f}  {' '.join(statement.split())[:150]}")
+    finally:
+        raw.close()
+
+
 def main() -> None:
     name = f"monitor_bench_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(PG, isolation_level="AUTOCOMMIT")
@@ -200,6 +223,8 @@ def main() -> None:
             counts = populate([o.id for o in orgs])
             print(f"loaded with COPY in {time.perf_counter() - start:.1f} s: "
                   + ", ".join(f"{count:,} {table}" for table, count in counts.items()))
+            if os.environ.get("BENCH_VERBOSE"):
+                profile()
             print(f"{'report':<10} {'seconds':>8} {'bare SQL':>9} {'ratio':>6} {'statements':>11}   (median of {RUNS})")
             for kind, by in REPORTS:
                 seconds, bare, count = measure(kind, by)

@@ -125,42 +125,73 @@ def score_sums(flt: ReportFilter, by: Sequence[str], version: int | None) -> lis
     return rows
 
 
-def flag_sums(flt: ReportFilter, by: Sequence[str], flag: str, items: Sequence[str]) -> list[tuple]:
-    """(wave, stratum id, dimension values..., n, Σy) for a red flag: y = 1 when raised. A
-    respondent who answered none of the flag's items was never asked them: missing, not "no"."""
+def flag_sums(flt: ReportFilter, by: Sequence[str], flags: dict[str, Sequence[str]]) -> list[tuple]:
+    """(wave, stratum id, dimension values..., flag, n, Σy) for each red flag (`flags`: code ->
+    the items its rule reads): y = 1 when raised. A respondent who answered none of a flag's
+    items was never asked them: missing, not "no"."""
     dims = _dims(by)
-    raised = exists().where(ResponseFlag.response_id == Response.id, ResponseFlag.flag == flag)
-    asked = exists().where(ResponseAnswer.response_id == Response.id, ResponseAnswer.item.in_(list(items)))
-    stmt = (_respondents(flt, FollowUp.wave, FollowUp.stratum_id, *dims, func.count(),
-                         func.sum(case((raised, 1), else_=0)))
-            .where(asked).group_by(FollowUp.wave, FollowUp.stratum_id, *dims))
-    return [(*row[:-2], int(row[-2]), int(row[-1])) for row in db.session.execute(stmt).all()]
+    codes = list(flags)
+    answer = ResponseAnswer.__table__.alias("answer")
+    raised = ResponseFlag.__table__.alias("raised")
+    items = sorted({item for rule in flags.values() for item in rule})
+    columns = []
+    for i, flag in enumerate(codes):
+        columns.append(func.max(case((answer.c.item.in_(list(flags[flag])), 1), else_=0)).label(f"asked{i}"))
+        columns.append(func.max(case((raised.c.flag == flag, 1), else_=0)).label(f"raised{i}"))
+    per_respondent = (_respondents(flt, FollowUp.wave, FollowUp.stratum_id, *dims, *columns)
+                      .outerjoin(answer, and_(answer.c.response_id == Response.id, answer.c.item.in_(items)))
+                      .outerjoin(raised, and_(raised.c.response_id == Response.id, raised.c.flag.in_(codes)))
+                      .group_by(Response.id, FollowUp.wave, FollowUp.stratum_id, *dims)
+                      .subquery())
+    keys = [per_respondent.c[name] for name in ("wave", "stratum_id", *by)]
+    sums = []
+    for i in range(len(codes)):
+        asked = per_respondent.c[f"asked{i}"]
+        sums += [func.sum(asked), func.sum(asked * per_respondent.c[f"raised{i}"])]
+    rows = []
+    for row in db.session.execute(select(*keys, *sums).group_by(*keys)).all():
+        head, values = tuple(row[:len(keys)]), row[len(keys):]
+        for i, flag in enumerate(codes):
+            if values[2 * i]:
+                rows.append((*head, flag, int(values[2 * i]), int(values[2 * i + 1])))
+    return rows
 
 
-def respondent_answers(flt: ReportFilter, by: Sequence[str], items: Sequence[str]):
-    """(wave, stratum id, dimension values..., first follow-up, answers) per respondent, with their
-    answers to `items` only: for figures a condition decides (the key indicators)."""
+def answer_patterns(flt: ReportFilter, by: Sequence[str], items: dict[str, bool]) -> list[tuple]:
+    """(wave, stratum id, dimension values..., first follow-up, answers, respondents): respondents
+    grouped by their answers to `items` (item code -> whether it takes several codes), for the
+    figures a rule decides (the key indicators): each pattern is evaluated once. `answers` is
+    {item: code, number or list of codes}, without the items not answered."""
     dims = _dims(by)
-    stmt = _respondents(flt, Response.id, FollowUp.wave, FollowUp.stratum_id, *dims, Response.first_follow_up)
-    people = {row[0]: tuple(row[1:]) for row in db.session.execute(stmt).all()}
-    answers: dict[int, dict] = defaultdict(dict)
-    if people:
-        rows = db.session.execute(
-            select(ResponseAnswer.response_id, ResponseAnswer.item, ResponseAnswer.position, ResponseAnswer.code,
-                   ResponseAnswer.number, ResponseAnswer.text)
-            .join(Response, Response.id == ResponseAnswer.response_id)
-            .join(FollowUp, FollowUp.id == Response.follow_up_id)
-            .join(Returnee, Returnee.id == FollowUp.returnee_id)
-            .where(*flt.where_clauses(), FollowUp.disposition.in_(RESPONDED), FollowUp.stratum_id.is_not(None),
-                   ResponseAnswer.item.in_(list(items)))
-            .order_by(ResponseAnswer.response_id, ResponseAnswer.item, ResponseAnswer.position))
-        for response_id, item, position, code, number, text in rows:
-            value = code if code is not None else number if number is not None else text
-            if position is None:
-                answers[response_id][item] = value
-            else:
-                answers[response_id].setdefault(item, []).append(value)
-    return [(*head, answers.get(response_id, {})) for response_id, head in people.items()]
+    codes = list(items)
+    answer = ResponseAnswer.__table__.alias("answer")
+    columns = []
+    for i, item in enumerate(codes):
+        if items[item]:
+            columns.append(func.aggregate_strings(case((answer.c.item == item, answer.c.code)), ";").label(f"c{i}"))
+        else:
+            columns.append(func.max(case((answer.c.item == item, answer.c.code))).label(f"c{i}"))
+        columns.append(func.max(case((answer.c.item == item, answer.c.number))).label(f"n{i}"))
+    per_respondent = (_respondents(flt, FollowUp.wave, FollowUp.stratum_id, *dims,
+                                   Response.first_follow_up.label("first_follow_up"), *columns)
+                      .outerjoin(answer, and_(answer.c.response_id == Response.id, answer.c.item.in_(codes)))
+                      .group_by(Response.id, FollowUp.wave, FollowUp.stratum_id, *dims, Response.first_follow_up)
+                      .subquery())
+    keys = [per_respondent.c[name] for name in ("wave", "stratum_id", *by, "first_follow_up")]
+    values = [per_respondent.c[f"{kind}{i}"] for i in range(len(codes)) for kind in ("c", "n")]
+    stmt = select(*keys, *values, func.count()).group_by(*keys, *values)
+    rows = []
+    for row in db.session.execute(stmt).all():
+        head, found, count = tuple(row[:len(keys)]), row[len(keys):-1], row[-1]
+        answers = {}
+        for i, item in enumerate(codes):
+            code, number = found[2 * i], found[2 * i + 1]
+            if code is not None:
+                answers[item] = code.split(";") if items[item] else code
+            elif number is not None:
+                answers[item] = number
+        rows.append((*head, answers, int(count)))
+    return rows
 
 
 def option_counts(flt: ReportFilter, by: Sequence[str], item: str, weighted: bool = False) -> list[tuple]:

@@ -13,7 +13,6 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from monitor.reports import tables
 from monitor.reports.filters import FilterError, ReportFilter
 
 
@@ -32,7 +31,8 @@ def _date(_ctx, _param, value):
 
 
 @click.command("report")
-@click.argument("kind", type=click.Choice(["caseload", "response", "attrition", "modes", "outcomes", "heard", "factors", "trends"]))
+@click.argument("kind", type=click.Choice(["caseload", "response", "attrition", "modes", "outcomes", "heard", "factors",
+                                           "trends"]))
 @click.option("--wave", "waves", multiple=True, help="Wave code(s), e.g. m6 (repeat or separate with commas).")
 @click.option("--returned-from", callback=_date, help="Return date from (YYYY-MM-DD, inclusive).")
 @click.option("--returned-to", callback=_date, help="Return date to (YYYY-MM-DD, inclusive).")

@@ -8,7 +8,8 @@ a partner, a filter) is d_i = 1 for its respondents with a value, 0 for the othe
 their strata. With n_h = Σ_h d, S_h = Σ_h d y and Q_h = Σ_h d y² (what SQL sums):
 
     ŷ = Σ w_h S_h / Σ w_h n_h
-    z_i = w_h d_i (y_i − ŷ) / Σ w d;  Σ_h z = a_h (S_h − ŷ n_h),  Σ_h z² = a_h² (Q_h − 2ŷ S_h + ŷ² n_h), a_h = w_h / Σ w d
+    z_i = w_h d_i (y_i − ŷ) / Σ w d, so with a_h = w_h / Σ w d:
+        Σ_h z = a_h (S_h − ŷ n_h),  Σ_h z² = a_h² (Q_h − 2ŷ S_h + ŷ² n_h)
     V = Σ_h (1 − r_h/N_h) r_h/(r_h − 1) (Σ_h z² − (Σ_h z)² / r_h);  r_h = 1: (1 − 1/N_h) z²
 
 Means get ŷ ± t(0.975, df)·SE; shares the logit interval expit(logit p ± t·SE/(p(1−p))); no
@@ -19,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scipy.stats import t as student_t
 
@@ -56,6 +58,7 @@ def degrees_of_freedom(design: Mapping[int, Stratum]) -> int:
     return sum(s.respondents for s in design.values()) - len(design)
 
 
+@lru_cache(maxsize=256)
 def t_quantile(df: int) -> float:
     return float(student_t.ppf(1 - (1 - CONFIDENCE) / 2, df))
 

@@ -77,7 +77,8 @@ def heard(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     if threshold:
         k = len(by)
         rows = [suppression.suppress_counts(row, threshold, counts=(k + 1, k + 2, k + 4),
-                                            rates={k + 3: k + 2, k + 5: k + 4}, denominators={k + 3: k + 1, k + 5: k + 1})
+                                            rates={k + 3: k + 2, k + 5: k + 4},
+                                            denominators={k + 3: k + 1, k + 5: k + 1})
                 for row in rows]
     return header, rows
 
@@ -85,7 +86,8 @@ def heard(flt: ReportFilter, by, weighted: bool, threshold: int | None):
 def factors(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     by = tuple(by) if by is not None else ("country", "partner")
     header = [*by, "factor", "group", "rank1", "rank2", "rank3", "score"]
-    rows = [[*(r.key[name] for name in by), r.factor, r.group, *r.ranks, r.score] for r in tables.factors(flt, by, weighted)]
+    rows = [[*(r.key[name] for name in by), r.factor, r.group, *r.ranks, r.score]
+            for r in tables.factors(flt, by, weighted)]
     if threshold:
         k = len(by)
         rows = [_hide_score(suppression.suppress_counts(row, threshold, counts=(k + 2, k + 3, k + 4)), k, threshold)

@@ -84,7 +84,8 @@ def suppress_grouped(rows: list[list], threshold: int, *, group_of, is_total, co
         if key in has_total:
             found = hidden_cells(grid, threshold, rows_have_totals=False)
         else:
-            found = {(i, j) for i in range(len(grid)) for j in range(len(count_columns)) if small(grid[i][j], threshold)}
+            found = {(i, j) for i in range(len(grid)) for j in range(len(count_columns))
+                     if small(grid[i][j], threshold)}
         hidden |= {(members[i], count_columns[j]) for i, j in found}
     for index, row in enumerate(rows):
         if is_total(row):
@@ -95,7 +96,8 @@ def suppress_grouped(rows: list[list], threshold: int, *, group_of, is_total, co
         for i, row in enumerate(rows):
             num = sum(row[c] for c in numerator)
             den = sum(row[c] for c in denominator)
-            if any((i, c) in hidden for c in (*numerator, *denominator)) or small(num, threshold) or small(den, threshold):
+            involved = any((i, c) in hidden for c in (*numerator, *denominator))
+            if involved or small(num, threshold) or small(den, threshold):
                 out[i][column] = mark(threshold)
     return out
 

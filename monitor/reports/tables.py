@@ -18,7 +18,7 @@ from sqlalchemy import select
 from monitor.extensions import db
 from monitor.models import Organisation, ScoringVersion, Wave
 from monitor.reports import aggregates
-from monitor.reports.estimator import Estimate, Sums, estimate
+from monitor.reports.estimator import Estimate, Sums, degrees_of_freedom, estimate
 from monitor.reports.filters import FilterError, ReportFilter, check_by
 from scheduler.dispositions import category
 from surveys import registry
@@ -225,38 +225,48 @@ def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
     codes = _codes()
     designs = aggregates.wave_designs(flt.waves or None)
     questionnaire = registry.current()
-    cells: dict[tuple, dict[int, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    # (wave, domain, indicator) -> stratum -> [n, Σy, Σy²]
+    cells: dict[tuple, dict[int, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0, 0.0]))
     order: list[tuple[str, str]] = [(score, "mean") for score in aggregates.SCORES]
+    labels: dict[tuple, tuple] = {}
 
-    def add(wave, stratum_id, values, indicator, sums):
-        key = tuple(_label_dimension(n, v, codes) for n, v in zip(by, values))
-        cells[(wave, key, indicator)][stratum_id] += sums
+    def add(wave, stratum_id, values, indicator, n, total, squares):
+        values = tuple(values)
+        if values not in labels:
+            labels[values] = tuple(_label_dimension(name, v, codes) for name, v in zip(by, values))
+        sums = cells[(wave, labels[values], indicator)][stratum_id]
+        sums[0] += n
+        sums[1] += total
+        sums[2] += squares
 
     version = ScoringVersion.active_number()
     for wave, stratum_id, *values, score, n, total, squares in aggregates.score_sums(flt, by, version):
-        add(wave, stratum_id, values, score, Sums(n, total, squares))
-    for flag in questionnaire.flags:
-        order.append((flag.code, "share"))
-        for wave, stratum_id, *values, n, raised in aggregates.flag_sums(flt, by, flag.code, sorted(flag.when.items())):
-            add(wave, stratum_id, values, flag.code, Sums(n, raised, raised))
+        add(wave, stratum_id, values, score, n, total, squares)
+    order += [(flag.code, "share") for flag in questionnaire.flags]
+    rules = {flag.code: sorted(flag.when.items()) for flag in questionnaire.flags}
+    for wave, stratum_id, *values, flag, n, raised in aggregates.flag_sums(flt, by, rules):
+        add(wave, stratum_id, values, flag, n, raised, raised)
     if questionnaire.indicators:
         order += [(indicator.code, "share") for indicator in questionnaire.indicators]
-        known: dict[tuple, dict] = {}  # respondents share a few answer patterns: each is evaluated once
-        for wave, stratum_id, *values, first, answers in aggregates.respondent_answers(
-                flt, by, _items_deciding(questionnaire)):
-            pattern = (bool(first), *sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()))
-            if pattern not in known:
-                known[pattern] = questionnaire.indicator_values(answers, first)
-            for code, value in known[pattern].items():
-                if value is not None:
-                    add(wave, stratum_id, values, code, Sums(1, float(value), float(value)))
+        deciding = {code: questionnaire.item(code).type_name in ("multiple", "ranked")
+                    for code in _items_deciding(questionnaire)}
+        decided: dict[tuple, list] = {}  # strata and domains share answer patterns: each is evaluated once
+        for wave, stratum_id, *values, first, answers, count in aggregates.answer_patterns(flt, by, deciding):
+            pattern = (bool(first), *((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()))
+            if pattern not in decided:
+                decided[pattern] = [(code, float(value)) for code, value
+                                    in questionnaire.indicator_values(answers, bool(first)).items() if value is not None]
+            for code, value in decided[pattern]:
+                add(wave, stratum_id, values, code, count, value * count, value * count)
     kinds = dict(order)
     rank = {code: i for i, (code, _kind) in enumerate(order)}
     rows = []
     waves = _wave_order({wave for wave, _key, _ind in cells})
+    df = {wave: degrees_of_freedom(designs.get(wave, {})) for wave in waves}
     for wave, key, indicator in sorted(cells, key=lambda c: (waves.index(c[0]), c[1], rank[c[2]])):
         design = designs.get(wave, {})
-        result = estimate(design, cells[(wave, key, indicator)], share=kinds[indicator] == "share")
+        sums = {h: Sums(int(n), total, squares) for h, (n, total, squares) in cells[(wave, key, indicator)].items()}
+        result = estimate(design, sums, share=kinds[indicator] == "share", df=df[wave])
         rows.append(OutcomeRow(wave, dict(zip(by, key)), indicator, kinds[indicator], result))
     return rows
 
