@@ -61,3 +61,9 @@ def test_command_line(app, orgs):
     assert table[-1].split() == ["Total", "177", "167", "344"]
     unknown = invoke(app, "report", "caseload", "--organisation", "nobody")
     assert unknown.exit_code == 1 and "no organisation 'nobody'" in unknown.output
+
+
+def test_filter_for_a_user(app, users):
+    assert ReportFilter.for_user(users["analyst"], waves=("m6",)) == ReportFilter(waves=("m6",))
+    assert ReportFilter.for_user(users["caritas-ge"]).organisation == "caritas-ge"
+    assert ReportFilter.for_user(users["admin"]).organisation is None

@@ -168,6 +168,11 @@ def compare(figures: dict, found: dict) -> None:
 
 def test_matches_r(app, orgs):
     load_example()
+    # imported without a stratum: counted in caseload and response, never weighted
+    add_case("caritas", "GE", "1.1", wave="m6", source="imported", sex="f",
+             scores={"economic": 0.0, "composite": 0.0}, flags=["no_shelter", "feels_unsafe"],
+             answers={"housing_situation": "shelter", "feels_safe": "not_safe", "someone_to_rely_on": "no"})
+    db.session.commit()
     wave = ReportFilter(waves=("m6",))
     found = {}
     for label, by in (("all", ()), ("country", ("country",)), ("partner", ("partner",)),
@@ -230,3 +235,8 @@ def test_command_line(app, orgs):
     assert {line.split(",")[1] for line in lines[1:]} == {"GE"}
     everyone = invoke(app, "report", "outcomes", "--format", "csv").output.splitlines()
     assert everyone[1].startswith("m6,all,all,economic,17,")
+    # what IOM's staff may see: IOM's respondents, in the whole wave's design
+    iom = invoke(app, "report", "outcomes", "--organisation", "iom", "--by", "partner", "--format", "csv")
+    assert {line.split(",")[2] for line in iom.output.splitlines()[1:]} == {"iom"}
+    assert [float(v) for v in iom.output.splitlines()[1].split(",")[5:7]] == pytest.approx(
+        PINNED[("partner:iom", "economic")][1:3], abs=TOLERANCE)
