@@ -23,6 +23,12 @@ RESPONDED = ("1.1", "1.2")  # respondents: complete and partial
 SCORES = ("economic", "social", "psychosocial", "composite")
 
 
+def _run(stmt):
+    """Core execution on the session's connection (and transaction): plain rows, without the ORM's
+    per-row loading, which costs more than the query itself for tens of thousands of groups."""
+    return db.session.connection().execute(stmt)
+
+
 def _base(flt: ReportFilter, *columns):
     stmt = select(*columns).select_from(FollowUp).join(Returnee, Returnee.id == FollowUp.returnee_id)
     return stmt.where(*flt.where_clauses())
@@ -46,7 +52,7 @@ def disposition_counts(flt: ReportFilter, by: Sequence[str], weighted: bool = Fa
     stmt = _base(flt, *dims, FollowUp.disposition, measure).where(FollowUp.disposition.is_not(None))
     if weighted:
         stmt = stmt.where(FollowUp.inclusion_probability > 0)
-    return [tuple(row) for row in db.session.execute(stmt.group_by(*dims, FollowUp.disposition)).all()]
+    return [tuple(row) for row in _run(stmt.group_by(*dims, FollowUp.disposition)).all()]
 
 
 def mode_counts(flt: ReportFilter) -> list[tuple]:
@@ -54,7 +60,7 @@ def mode_counts(flt: ReportFilter) -> list[tuple]:
     stmt = (_base(flt, FollowUp.wave, Response.mode, func.count())
             .join(Response, Response.follow_up_id == FollowUp.id)
             .where(FollowUp.disposition.in_(RESPONDED)).group_by(FollowUp.wave, Response.mode))
-    return [tuple(row) for row in db.session.execute(stmt).all()]
+    return [tuple(row) for row in _run(stmt).all()]
 
 
 def retention_counts(flt: ReportFilter, first_wave: str) -> list[tuple]:
@@ -67,7 +73,7 @@ def retention_counts(flt: ReportFilter, first_wave: str) -> list[tuple]:
             .where(FollowUp.wave == first_wave, FollowUp.disposition.in_(RESPONDED),
                    later.c.disposition.is_not(None), ~not_eligible(later.c.disposition))
             .group_by(later.c.wave))
-    return [tuple(row) for row in db.session.execute(stmt).all()]
+    return [tuple(row) for row in _run(stmt).all()]
 
 
 # -- the design of a wave ------------------------------------------------------------------
@@ -91,7 +97,7 @@ def wave_designs(waves: Sequence[str] | None = None) -> dict[str, dict[int, Stra
     if waves:
         stmt = stmt.where(FollowUp.wave.in_(waves))
     designs: dict[str, dict[int, Stratum]] = defaultdict(dict)
-    for wave, stratum_id, frame_size, r_h, four_x in db.session.execute(stmt).all():
+    for wave, stratum_id, frame_size, r_h, four_x in _run(stmt).all():
         if r_h:
             designs[wave][stratum_id] = Stratum(population=frame_size - four_x, respondents=int(r_h))
     return dict(designs)
@@ -116,7 +122,7 @@ def score_sums(flt: ReportFilter, by: Sequence[str], version: int | None) -> lis
             .join(ResponseScore, and_(ResponseScore.response_id == Response.id, ResponseScore.version == version))
             .group_by(FollowUp.wave, FollowUp.stratum_id, *dims))
     rows = []
-    for row in db.session.execute(stmt).all():
+    for row in _run(stmt).all():
         head, values = tuple(row[:2 + len(dims)]), row[2 + len(dims):]
         for i, score in enumerate(SCORES):
             n, total, squares = values[3 * i: 3 * i + 3]
@@ -149,7 +155,7 @@ def flag_sums(flt: ReportFilter, by: Sequence[str], flags: dict[str, Sequence[st
         asked = per_respondent.c[f"asked{i}"]
         sums += [func.sum(asked), func.sum(asked * per_respondent.c[f"raised{i}"])]
     rows = []
-    for row in db.session.execute(select(*keys, *sums).group_by(*keys)).all():
+    for row in _run(select(*keys, *sums).group_by(*keys)).all():
         head, values = tuple(row[:len(keys)]), row[len(keys):]
         for i, flag in enumerate(codes):
             if values[2 * i]:
@@ -157,41 +163,46 @@ def flag_sums(flt: ReportFilter, by: Sequence[str], flags: dict[str, Sequence[st
     return rows
 
 
-def answer_patterns(flt: ReportFilter, by: Sequence[str], items: dict[str, bool]) -> list[tuple]:
-    """(wave, stratum id, dimension values..., first follow-up, answers, respondents): respondents
-    grouped by their answers to `items` (item code -> whether it takes several codes), for the
-    figures a rule decides (the key indicators): each pattern is evaluated once. `answers` is
-    {item: code, number or list of codes}, without the items not answered."""
+def answer_patterns(flt: ReportFilter, by: Sequence[str], items: dict[str, str]) -> list[tuple]:
+    """(wave, stratum id, dimension values..., first follow-up, pattern, respondents): respondents
+    grouped by their answers to `items` (item code -> how its answer is stored: "code", "codes"
+    for several, "number" (or a text such as "dont_know"), "text"), for the figures a rule
+    decides (the key indicators): each pattern is evaluated once. `pattern` is a tuple of stored
+    values (None: not answered; several codes joined by ";"): `pattern_answers` reads it."""
     dims = _dims(by)
-    codes = list(items)
     answer = ResponseAnswer.__table__.alias("answer")
     columns = []
-    for i, item in enumerate(codes):
-        if items[item]:
-            columns.append(func.aggregate_strings(case((answer.c.item == item, answer.c.code)), ";").label(f"c{i}"))
-        else:
-            columns.append(func.max(case((answer.c.item == item, answer.c.code))).label(f"c{i}"))
-        columns.append(func.max(case((answer.c.item == item, answer.c.number))).label(f"n{i}"))
+    for item, kind in items.items():
+        stored = {"code": [answer.c.code], "codes": [answer.c.code], "number": [answer.c.number, answer.c.text],
+                  "text": [answer.c.text]}[kind]
+        for column in stored:
+            value = case((answer.c.item == item, column))
+            columns.append(func.aggregate_strings(value, ";") if kind == "codes" else func.max(value))
+    columns = [column.label(f"a{i}") for i, column in enumerate(columns)]
     per_respondent = (_respondents(flt, FollowUp.wave, FollowUp.stratum_id, *dims,
                                    Response.first_follow_up.label("first_follow_up"), *columns)
-                      .outerjoin(answer, and_(answer.c.response_id == Response.id, answer.c.item.in_(codes)))
+                      .outerjoin(answer, and_(answer.c.response_id == Response.id, answer.c.item.in_(list(items))))
                       .group_by(Response.id, FollowUp.wave, FollowUp.stratum_id, *dims, Response.first_follow_up)
                       .subquery())
     keys = [per_respondent.c[name] for name in ("wave", "stratum_id", *by, "first_follow_up")]
-    values = [per_respondent.c[f"{kind}{i}"] for i in range(len(codes)) for kind in ("c", "n")]
+    values = [per_respondent.c[column.name] for column in columns]
     stmt = select(*keys, *values, func.count()).group_by(*keys, *values)
-    rows = []
-    for row in db.session.execute(stmt).all():
-        head, found, count = tuple(row[:len(keys)]), row[len(keys):-1], row[-1]
-        answers = {}
-        for i, item in enumerate(codes):
-            code, number = found[2 * i], found[2 * i + 1]
-            if code is not None:
-                answers[item] = code.split(";") if items[item] else code
-            elif number is not None:
-                answers[item] = number
-        rows.append((*head, answers, int(count)))
-    return rows
+    width = len(keys)
+    rows = _run(stmt).tuples().all()
+    return [(*row[:width], row[width:-1], row[-1]) for row in map(tuple, rows)]
+
+
+def pattern_answers(items: dict[str, str], pattern: tuple) -> dict:
+    """The answers of a pattern of `answer_patterns`, as `Questionnaire` reads them."""
+    answers, values = {}, iter(pattern)
+    for item, kind in items.items():
+        value = next(values)
+        if kind == "number":
+            text = next(values)
+            value = value if value is not None else text
+        if value is not None:
+            answers[item] = value.split(";") if kind == "codes" else value
+    return answers
 
 
 def option_counts(flt: ReportFilter, by: Sequence[str], item: str, weighted: bool = False) -> list[tuple]:
@@ -207,7 +218,7 @@ def option_counts(flt: ReportFilter, by: Sequence[str], item: str, weighted: boo
             .group_by(*dims, ResponseAnswer.position, ResponseAnswer.code))
     if weighted:
         stmt = stmt.where(FollowUp.inclusion_probability > 0)
-    return [tuple(row) for row in db.session.execute(stmt).all()]
+    return [tuple(row) for row in _run(stmt).all()]
 
 
 def group_counts(flt: ReportFilter, by: Sequence[str], item: str, groups: dict[str, str], *,
@@ -229,7 +240,7 @@ def group_counts(flt: ReportFilter, by: Sequence[str], item: str, groups: dict[s
     inner = chosen.subquery()
     columns = [inner.c[name] for name in by]
     stmt = select(*columns, inner.c.grp, func.sum(inner.c.weight)).group_by(*columns, inner.c.grp)
-    return [tuple(row) for row in db.session.execute(stmt).all()]
+    return [tuple(row) for row in _run(stmt).all()]
 
 
 def answering_counts(flt: ReportFilter, by: Sequence[str], item: str, weighted: bool = False) -> list[tuple]:
@@ -241,5 +252,5 @@ def answering_counts(flt: ReportFilter, by: Sequence[str], item: str, weighted: 
             .where(answered, FollowUp.disposition.in_(RESPONDED)).group_by(*dims))
     if weighted:
         stmt = stmt.where(FollowUp.inclusion_probability > 0)
-    return [tuple(row) for row in db.session.execute(stmt).all()]
+    return [tuple(row) for row in _run(stmt).all()]
 

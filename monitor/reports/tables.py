@@ -248,15 +248,15 @@ def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
         add(wave, stratum_id, values, flag, n, raised, raised)
     if questionnaire.indicators:
         order += [(indicator.code, "share") for indicator in questionnaire.indicators]
-        deciding = {code: questionnaire.item(code).type_name in ("multiple", "ranked")
-                    for code in _items_deciding(questionnaire)}
+        deciding = {code: _answer_kind(questionnaire.item(code)) for code in _items_deciding(questionnaire)}
         decided: dict[tuple, list] = {}  # strata and domains share answer patterns: each is evaluated once
-        for wave, stratum_id, *values, first, answers, count in aggregates.answer_patterns(flt, by, deciding):
-            pattern = (bool(first), *((k, tuple(v) if isinstance(v, list) else v) for k, v in answers.items()))
-            if pattern not in decided:
-                decided[pattern] = [(code, float(value)) for code, value
-                                    in questionnaire.indicator_values(answers, bool(first)).items() if value is not None]
-            for code, value in decided[pattern]:
+        for wave, stratum_id, *values, first, pattern, count in aggregates.answer_patterns(flt, by, deciding):
+            if (first, pattern) not in decided:
+                answers = aggregates.pattern_answers(deciding, pattern)
+                decided[(first, pattern)] = [(code, float(value)) for code, value
+                                             in questionnaire.indicator_values(answers, bool(first)).items()
+                                             if value is not None]
+            for code, value in decided[(first, pattern)]:
                 add(wave, stratum_id, values, code, count, value * count, value * count)
     kinds = dict(order)
     rank = {code: i for i, (code, _kind) in enumerate(order)}
@@ -269,6 +269,15 @@ def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
         result = estimate(design, sums, share=kinds[indicator] == "share", df=df[wave])
         rows.append(OutcomeRow(wave, dict(zip(by, key)), indicator, kinds[indicator], result))
     return rows
+
+
+def _answer_kind(item) -> str:
+    """How an item's answer is stored (monitor.responses.operations): codes, a number, a text."""
+    if item.type_name in ("multiple", "ranked"):
+        return "codes"
+    if item.takes_options:
+        return "code"
+    return "number" if item.type_name in ("number", "scale") else "text"
 
 
 def _items_deciding(questionnaire) -> list[str]:
