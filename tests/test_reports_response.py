@@ -83,3 +83,5 @@ def test_command_line(app, orgs):
     assert "m6" not in invoke(app, "report", "modes").output
     bad = invoke(app, "report", "response", "--by", "shoe_size")
     assert bad.exit_code == 1 and "cannot break down by shoe_size" in bad.output
+    bad = invoke(app, "report", "response", "--by", "country,sex")
+    assert bad.exit_code == 1 and "not sex" in bad.output

@@ -133,7 +133,10 @@ def response(flt: ReportFilter, by: Sequence[str] = RESPONSE_BY, weighted: bool 
     """Counts per AAPOR category and the rates, one row per combination of `by` present, plus a
     row with channel `all` for each of the others when the channel is broken down. A column not
     in `by` is `all`. Weighted: base weights 1/π instead of counts."""
-    by = tuple(name for name in RESPONSE_BY if name in check_by(by))
+    others = [name for name in check_by(by) if name not in RESPONSE_BY]
+    if others:
+        raise FilterError(f"the response table breaks down by {', '.join(RESPONSE_BY)} only, not {', '.join(others)}")
+    by = tuple(name for name in RESPONSE_BY if name in by)
     codes = _codes()
     cells: dict[tuple, dict[str, float]] = defaultdict(lambda: dict.fromkeys(CATEGORIES, 0))
     for *values, disposition, count in aggregates.disposition_counts(flt, by, weighted):
@@ -215,7 +218,6 @@ class OutcomeRow:
     @property
     def n(self) -> int:
         return self.result.n
-
 
 
 def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
