@@ -1,6 +1,7 @@
 """The caseload table: completed surveys by country and partner, n.a., Total (seed 004)."""
 from __future__ import annotations
 
+from monitor.extensions import db
 from monitor.reports.filters import ReportFilter
 from monitor.reports.tables import caseload
 from tests.reports_helpers import add_case, seed_004
@@ -67,3 +68,33 @@ def test_filter_for_a_user(app, users):
     assert ReportFilter.for_user(users["analyst"], waves=("m6",)) == ReportFilter(waves=("m6",))
     assert ReportFilter.for_user(users["caritas-ge"]).organisation == "caritas-ge"
     assert ReportFilter.for_user(users["admin"]).organisation is None
+
+
+def test_every_filter(app, orgs):
+    from datetime import date
+
+    add_case("caritas", "GE", "1.1", local="caritas-ge", sex="f", returned=date(2026, 1, 15),
+             vulnerabilities=["medical"])
+    add_case("caritas", "GE", "1.1", channel="phone", sex="m", returned=date(2026, 4, 2))
+    add_case("iom", "AM", "1.1", local="iom-ge", sex="f", returned=date(2026, 6, 30),
+             vulnerabilities=["medical", "family_with_children"])
+    db.session.commit()
+
+    def completed(**values):
+        return caseload(ReportFilter(**values)).rows[-1].total
+
+    assert completed() == 3
+    assert completed(returned_from=date(2026, 4, 2)) == 2
+    assert completed(returned_to=date(2026, 4, 1)) == 1
+    assert completed(returned_from=date(2026, 2, 1), returned_to=date(2026, 6, 30)) == 2
+    assert completed(partners=("iom",)) == 1
+    assert completed(local_partners=("caritas-ge", "iom-ge")) == 2
+    assert completed(channels=("phone",)) == 1
+    assert completed(sexes=("f",)) == 2
+    assert completed(vulnerabilities=("medical",)) == 2
+    assert completed(vulnerabilities=("family_with_children", "trafficking_victim")) == 1
+    assert completed(sexes=("f",), countries=("GE",)) == 1
+    out = invoke(app, "report", "caseload", "--returned-from", "2026-04-02", "--sex", "f,m", "--format", "csv")
+    assert out.output.splitlines()[-1] == "Total,1,1,2"
+    bad = invoke(app, "report", "caseload", "--returned-from", "April")
+    assert bad.exit_code == 2 and "is not a date" in bad.output
