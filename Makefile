@@ -22,7 +22,9 @@ compile-translations: install
 	$(BIN)/pybabel compile -D questionnaire -d translations
 
 # Extract every marked string, merge into each catalog, compile. Translate what is new, then commit.
-# Two domains: "messages" (staff interface: en, fr, nl) and "questionnaire" (returnees: 13 languages).
+# Two domains: "messages" (staff interface: en, fr, nl, ru, ar) and "questionnaire" (returnees: 13 languages).
+# New staff strings: translate them in each catalog, or list them with
+# `python tools/fill_translations.py missing LANG > LANG.json`, translate, then `... fill LANG LANG.json`.
 QUESTIONNAIRE_LANGUAGES := en fr nl ru uk ka hy ar fa ps ro pl pt_BR
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project=return-monitor .

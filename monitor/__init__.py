@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from monitor import codes
 from monitor.config import load_config
 from monitor.extensions import babel, cipher, csrf, db, limiter, login_manager, migrate
+from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     _init_login(app)
 
     from monitor.admin.blueprint import bp as admin_bp
+    from monitor.attention.blueprint import bp as attention_bp
     from monitor.auth.blueprint import bp as auth_bp
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
@@ -53,7 +55,8 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.returnees.blueprint import bp as returnees_bp
     from monitor.worklist.blueprint import bp as worklist_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, respond_bp, interviews_bp, sms_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
+                      sms_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)
@@ -103,21 +106,54 @@ def _init_templates(app: Flask) -> None:
             return ""
         return Locale.parse(str(get_locale())).territories.get(alpha2, alpha2)
 
+    def flag_label(code: str) -> str:
+        """A red flag's label in the staff member's language (the flags are defined, and
+        translated, with the questionnaire)."""
+        from flask import g
+
+        from surveys import registry
+        from surveys.translation import translator
+
+        if "_flag_labels" not in g:
+            staff_t = translator(str(get_locale()))
+            g._flag_labels = {flag.code: staff_t(flag.label)
+                              for q in registry.all_versions().values() for flag in q.flags}
+        return g._flag_labels.get(code, code)
+
     from monitor.models.types import utcnow
 
     from monitor.followups.waves import wave_name
 
-    app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
-                                 get_locale=get_locale)
-    app.jinja_env.policies["ext.i18n.trimmed"] = True
-    from flask_babel import format_decimal
+    from monitor import formatting
 
-    app.jinja_env.filters["format_number"] = format_decimal  # "1 234,5" in French, "1,234.5" in English
+    app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
+                                 get_locale=get_locale, text_direction=formatting.direction,
+                                 staff_languages=formatting.staff_languages,
+                                 language_name=formatting.language_name, flag_label=flag_label)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    # Dates and numbers as the user's language writes them: {{ x|date }}, {{ x|datetime }},
+    # {{ x|number }}, {{ x|number(2) }}, {{ x|percent }} (monitor/formatting.py).
+    app.jinja_env.filters.update(formatting.FILTERS)
 
 
 def _init_errors(app: Flask) -> None:
     def page(status: int, title: str, message: str):
         return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.before_request
+    def refuse_control_characters():
+        # One place for every form and address; Twilio's webhooks strip them instead (a STOP
+        # must never be refused), monitor/sms/webhooks.py.
+        if request.blueprint == "sms":
+            return None
+        values = [*(request.view_args or {}).values(), *request.args.values()]
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.values()
+        if has_control_characters(values) or has_control_characters([request.path]):
+            return page(400, _("Bad request"),
+                        _("The form or the address holds a control character (such as NUL) that cannot be accepted. "
+                          "Remove it and try again."))
+        return None
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -163,4 +199,8 @@ def _init_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["MONITOR_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static" and (current_user.is_authenticated or request.blueprint == "respond"):
+            # Staff pages and a returnee's answers hold personal data: never in a shared cache
+            # nor in the browser's back-forward history after logout.
+            response.headers["Cache-Control"] = "no-store"
         return response

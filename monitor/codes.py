@@ -102,12 +102,175 @@ CALL_OUTCOMES = {
     "absent": _l("Visited at home, not there"),
 }
 
-# The work list's statuses.
+# The work list's statuses: of its follow-ups, then its open needs-attention items.
 WORKLIST_STATUSES = {
     "call_back_due": _l("Call back now"),
     "to_call": _l("To call"),
     "closing_soon": _l("Window closing"),
     "later": _l("Later"),
+    "needs_attention": _l("Needs attention"),
+}
+
+# What staff did about a red flag (a needs-attention item): an item closes only with one.
+ATTENTION_ACTIONS = {
+    "called_back": _l("Called back"),
+    "referred": _l("Referred to a service"),
+    "visited": _l("Visited"),
+    "support_adjusted": _l("Support adjusted"),
+    "nothing_needed": _l("Nothing needed"),
+}
+# Items of flags resolved before actions were recorded (migration 0009): shown, never chosen.
+ATTENTION_ACTION_LABELS = {**ATTENTION_ACTIONS, "resolved_earlier": _l("Resolved (before actions were recorded)")}
+
+# Text messages in the outbox: what each is, and where it stands (Twilio's statuses and ours).
+SMS_KINDS = {
+    "invitation": _l("Invitation"),
+    "reminder": _l("Reminder"),
+}
+
+SMS_STATUSES = {
+    "queued": _l("Waiting to be sent"),
+    "sending": _l("Being sent"),
+    "accepted": _l("Accepted by the provider"),
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "read": _l("Read"),
+    "undelivered": _l("Not delivered"),
+    "failed": _l("Failed"),
+    "unknown": _l("Unknown: the sending was interrupted"),
+    "cancelled": _l("Cancelled"),
+}
+
+# The audit log: what was done (the stored action), to what (the table), and the details' keys.
+AUDIT_ACTIONS = {
+    "login": _l("Logged in"),
+    "login.failed": _l("Login failed"),
+    "login.refused": _l("Login refused: waiting after failed logins"),
+    "logout": _l("Logged out"),
+    "user.create": _l("User created"),
+    "user.edit": _l("User changed"),
+    "user.unlock": _l("Account unlocked"),
+    "user.password": _l("Password changed"),
+    "organisation.create": _l("Organisation created"),
+    "organisation.edit": _l("Organisation changed"),
+    "plan.edit": _l("Follow-up plan changed"),
+    "plan.wave.add": _l("Wave added"),
+    "outbox.view": _l("Outbox viewed"),
+    "returnee.import": _l("Returnees imported"),
+    "returnee.edit": _l("Case changed"),
+    "returnee.contact.view": _l("Contact details viewed"),
+    "returnee.consent.give": _l("Consent recorded"),
+    "returnee.consent.withdraw": _l("Consent withdrawn"),
+    "returnee.do_not_contact.set": _l("Marked do-not-contact"),
+    "returnee.do_not_contact.clear": _l("Do-not-contact removed"),
+    "returnee.sms.stop": _l("Replied STOP: no more texts"),
+    "returnee.sms.start": _l("Replied START: texts allowed again"),
+    "response.save": _l("Interview saved"),
+    "response.complete": _l("Response completed"),
+    "response.import": _l("Responses imported"),
+    "response.rescore": _l("Responses scored again"),
+    "scoring.activate": _l("Scoring version activated"),
+    "inbound.handled": _l("Text marked handled"),
+    "attention.close": _l("Needs-attention item closed"),
+    "response.correct": _l("Response corrected"),
+    "worklist.export": _l("Work list exported for offline work"),
+    "demo.load": _l("Demo data loaded"),
+}
+
+AUDIT_OBJECTS = {
+    "returnees": _l("Returnee"),
+    "users": _l("User"),
+    "organisations": _l("Organisation"),
+    "responses": _l("Response"),
+    "follow_ups": _l("Follow-up"),
+    "sms_messages": _l("Text message"),
+    "inbound_messages": _l("Text from a returnee"),
+}
+
+AUDIT_DETAILS = {
+    "code": _l("Code"),
+    "fields": _l("Fields"),
+    "role": _l("Role"),
+    "reason": _l("Reason"),
+    "failures": _l("Failed attempts"),
+    "locked": _l("Locked"),
+    "wait_seconds": _l("Wait (seconds)"),
+    "wave": _l("Wave"),
+    "waves": _l("Waves"),
+    "page": _l("Page"),
+    "mode": _l("Mode"),
+    "disposition": _l("Disposition"),
+    "channels": _l("Channels"),
+    "method": _l("Method"),
+    "via": _l("Via"),
+    "case": _l("Case"),
+    "message": _l("Message"),
+    "returnees": _l("Returnees"),
+    "version": _l("Version"),
+    "responses": _l("Responses"),
+    "changed": _l("Changed"),
+    "file": _l("File"),
+    "sha256": _l("File fingerprint (SHA-256)"),
+    "rows": _l("Rows"),
+    "created": _l("Created"),
+    "updated": _l("Updated"),
+    "unchanged": _l("Unchanged"),
+    "rejected": _l("Rejected"),
+    "questionnaire": _l("Questionnaire"),
+    "flag": _l("Red flag"),
+    "action": _l("What was done"),
+    "note": _l("Note written"),
+    "revision": _l("Revision"),
+    "language": _l("Language of the interview"),
+    "cases": _l("Cases"),
+    "contact": _l("With names and phone numbers"),
+    "format": _l("File format"),
+    "skipped": _l("Skipped (imported before)"),
+}
+
+# Who did it, when it was not a person's account.
+ACTORS = {
+    "cli": _l("Command line"),
+    "scheduler": _l("Scheduler"),
+    "system": _l("System"),
+    "demo": _l("Demo data"),
+    "returnee": _l("The returnee"),
+}
+
+LOGIN_FAILURES = {
+    "unknown": _l("unknown e-mail address"),
+    "password": _l("wrong password"),
+    "locked": _l("account locked"),
+    "waiting": _l("waiting after failed logins"),
+}
+
+# The names of the fields an edit changed (a case's, a user's), as the audit log lists them.
+FIELDS = {
+    "destination_country": _l("Destination country"),
+    "partner_id": _l("Reintegration partner"),
+    "local_partner_id": _l("Local partner"),
+    "return_date": _l("Return date"),
+    "sex": _l("Sex"),
+    "birth_year": _l("Birth year"),
+    "adults": _l("Adults in the household"),
+    "children": _l("Children in the household"),
+    "support_package": _l("Support package"),
+    "language": _l("Preferred language"),
+    "preferred_channel": _l("Preferred channel"),
+    "name": _l("Name"),
+    "phone": _l("Phone number"),
+    "vulnerabilities": _l("Vulnerabilities"),
+    "email": _l("E-mail"),
+    "role": _l("Role"),
+    "organisation": _l("Organisation"),
+    "active": _l("Active"),
+    "locale": _l("Interface language"),
+    "password": _l("Password"),
+}
+
+VIA = {
+    "sms": _l("a text message"),
+    "worklist": _l("the work list"),
 }
 
 SCORE_DIMENSIONS = {

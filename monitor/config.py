@@ -14,7 +14,10 @@ from cryptography.fernet import Fernet
 
 ENVIRONMENTS = ("development", "testing", "production")
 SMS_BACKENDS = ("console", "twilio")
-STAFF_LOCALES = ("en", "fr", "nl")
+# The staff interface's languages (each a `messages` catalog under translations/): the programme's
+# (English, French, Dutch) and the working languages of the local partners (Russian in Georgia
+# and Armenia, Arabic in Iraq and Morocco, written right to left).
+STAFF_LOCALES = ("en", "fr", "nl", "ru", "ar")
 
 
 class ConfigError(RuntimeError):

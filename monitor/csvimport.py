@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 import click
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
 from monitor.returnees.parsing import InvalidValue
+from monitor.web_input import CONTROL_CHARACTERS
 
 BATCH = 500  # values in one SQL IN (...)
 
@@ -47,6 +49,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0  # rows recognised as imported before (offline submissions)
     written: bool = False
 
     @property
@@ -79,7 +82,7 @@ def open_table(data: bytes):
         raise InvalidValue(_("the file is empty"))
     first_line = text.lstrip("\r\n").splitlines()[0]
     # newline="": the csv module sees the line endings as they are, "\r" alone included.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line), strict=True)
     header = next(reader)
     while not any(cell.strip() for cell in header):  # blank lines before the header
         header = next(reader)
@@ -107,16 +110,43 @@ def column_problems(header: list[str], required: Iterable[str], known: Iterable[
 
 def table_rows(reader, header: list[str], report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number in the file, column -> cell) for each row that is not blank; every row counts
-    in `report.rows`, and a row with more cells than columns becomes an error instead."""
-    for cells in reader:
-        line = reader.line_num
+    in `report.rows`. A row with more cells than columns, a control character (NUL...) or a quote
+    left open becomes an error instead (an open quote would silently merge the rows after it)."""
+    separator = reader.dialect.delimiter
+    previous_end = reader.line_num
+    while True:
+        start = previous_end + 1  # where this record begins in the file
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as problem:
+            if "unexpected end of data" not in str(problem):
+                raise
+            report.rows += 1  # the file ends inside a quoted cell (strict reader)
+            report.errors.append(RowError(start, _("a quote opened on this line is never closed")))
+            return
+        previous_end = line = reader.line_num
         if not any(c.strip() for c in cells):
             continue
         report.rows += 1
         if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
             report.errors.append(RowError(line, _("more cells than columns: a value that holds the separator must be in quotes")))
             continue
+        if any(CONTROL_CHARACTERS.search(c) for c in cells):
+            report.errors.append(RowError(line, _("a cell holds a control character (such as NUL)")))
+            continue
+        if line > start and any(_holds_rows(c, separator, len(header)) for c in cells):
+            report.errors.append(RowError(start, _("a quote opened on this line closes only on line %(end)s, "
+                                                   "merging the rows between: check the quotes", end=line)))
+            continue
         yield line, {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+
+
+def _holds_rows(cell: str, separator: str, columns: int) -> bool:
+    """A quoted cell over several lines is fine (a note with a line break), unless a line of it
+    looks like a row of the table: then a quote was left open."""
+    return columns > 1 and any(part.count(separator) >= columns - 1 for part in cell.splitlines()[1:])
 
 
 def batches(values: Iterable, size: int = BATCH) -> Iterator[list]:
@@ -141,13 +171,14 @@ def run_import(data: bytes, read, write, *, action: str, dry_run: bool, skip_inv
     InvalidValue for the file as a whole) and returns what to write; `write(rows, report)` writes
     it. Nothing is written when `dry_run`, or when any row is invalid and not `skip_invalid`.
     A written import is one audit entry (file name, SHA-256, counts) and one commit. When the
-    scheduler moves a follow-up the import also changes, the whole import runs again on what is
-    stored then (it is idempotent): never a half-written file."""
+    scheduler moves a follow-up the import also changes, or another import writes the same
+    response first, the whole import runs again on what is stored then (it is idempotent):
+    never a half-written file."""
     for attempt in range(3):
         try:
             return _run_import_once(data, read, write, action=action, dry_run=dry_run, skip_invalid=skip_invalid,
                                     user=user, actor=actor, filename=filename, details=details)
-        except StaleDataError:
+        except (StaleDataError, IntegrityError):  # another import or person wrote the same rows first
             db.session.rollback()
             if attempt == 2:
                 raise
@@ -173,7 +204,8 @@ def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, sk
     audit.record(action, user=user, actor=actor, details={
         "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
         "rows": report.rows, "created": report.created, "updated": report.updated,
-        "unchanged": report.unchanged, "rejected": report.rejected})
+        "unchanged": report.unchanged, "rejected": report.rejected,
+        **({"skipped": report.skipped} if report.skipped else {})})
     db.session.commit()
     report.written = True
     return report
@@ -187,8 +219,9 @@ def echo_report(report: ImportReport, dry_run: bool) -> None:
         click.echo(f"warning: {warning}", err=True)
     valid = report.rows - report.rejected
     if report.written:
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
         click.echo(f"{report.rows} rows read: {report.created} created, {report.updated} updated, "
-                   f"{report.unchanged} unchanged, {report.rejected} rejected")
+                   f"{report.unchanged} unchanged, {report.rejected} rejected{skipped}")
     elif report.file_error:
         click.echo("nothing written: the file cannot be imported")
     elif dry_run:

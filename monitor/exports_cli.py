@@ -1,10 +1,13 @@
-"""`monitor export codebook|xlsform`: the questionnaire definition as files for partners and analysts.
+"""`monitor export codebook|xlsform|worklist`: the questionnaire definition as files for partners
+and analysts, and the work list for KoboCollect or ODK Collect.
 
     monitor export codebook -o codebook.csv [--version N]
     monitor export xlsform -o standard.xlsx [--version N]
+    monitor export worklist --organisation CODE -o worklist.zip [--user EMAIL]
 
 Without --version: the current standard questionnaire (`surveys.registry.current()`). The file
-layouts are described in surveys/exports.py. Needs no database and no app context.
+layouts are described in surveys/exports.py and monitor/worklist/offline.py. Only `worklist`
+needs the database (and an app context).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from surveys import registry
 from surveys.definition import Questionnaire
@@ -97,3 +101,44 @@ def xlsform_command(output, version):
         raise click.ClickException(f"{_describe(questionnaire)} cannot be written as an XLSForm: {problem}") from None
     _write(output, buffer.getvalue())
     click.echo(f"XLSForm of {_describe(questionnaire)} written to {output}", err=True)
+
+
+@export_command.command("worklist")
+@click.option("--organisation", "organisation_code", required=True, metavar="CODE",
+              help="The organisation whose open phone tasks go into the case list.")
+@_output
+@click.option("--user", "email", default=None, metavar="EMAIL",
+              help="Export as this account: its organisation only, and names and phone numbers only if "
+                   "it may see them. Without it: any organisation, no names or phone numbers.")
+@with_appcontext
+def worklist_command(organisation_code, output, email):
+    """Write the work list for KoboCollect / ODK Collect: a zip with worklist.xlsx and cases.csv.
+    The case list holds personal data when names and phone numbers are in it: keep it safe."""
+    from sqlalchemy import func, select
+
+    from monitor.extensions import db
+    from monitor.models import Organisation, User
+    from monitor.worklist.offline import OutOfScope, export_worklist
+
+    if output == "-" or os.path.splitext(output)[1].lower() != ".zip":
+        raise click.ClickException(f"{output}: give a file name ending in .zip")
+    organisation = db.session.scalar(select(Organisation).where(Organisation.code == organisation_code.strip()))
+    if organisation is None:
+        raise click.ClickException(f"there is no organisation {organisation_code!r} (see monitor organisations list)")
+    user = None
+    if email:
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None or not user.active:
+            raise click.ClickException(f"there is no active account {email!r}")
+    try:
+        export = export_worklist(organisation, user=user, actor=user.email if user else "cli")
+    except OutOfScope:
+        raise click.ClickException(f"{email} may not export the work list of {organisation.code}: "
+                                   "staff export their own organisation's") from None
+    except ExportError as problem:
+        raise click.ClickException(f"the questionnaire cannot be written as an XLSForm: {problem}") from None
+    _write(output, export.data)
+    db.session.commit()  # the audit entry, once the file is written
+    holds = ("names and phone numbers: personal data, keep the file safe" if export.contact
+             else "case codes, no names or phone numbers")
+    click.echo(f"work list of {organisation.code} written to {output}: {len(export.cases)} cases, {holds}", err=True)

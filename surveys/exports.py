@@ -419,7 +419,7 @@ NUMBER_MESSAGE = "Please give a number from %(min)s to %(max)s."
 DATE_MESSAGE = "Please give a date that has already passed."
 TEXT_MESSAGE = "Please keep it under %(max)s characters."
 _TRANSLATED = ("label", "hint", "guidance_hint", "required_message", "constraint_message")
-_PLAIN = ("required", "relevant", "constraint", "choice_filter", "appearance", "calculation")
+_PLAIN = ("required", "relevant", "constraint", "choice_filter", "appearance", "calculation", "trigger")
 
 
 class _Texts:
@@ -496,8 +496,13 @@ class _Form:
         return self.choices.add(preferred, choices)
 
 
-def xlsform_sheets(questionnaire: Questionnaire) -> dict[str, tuple[list[str], list[list]]]:
-    """The XLSForm as {sheet: (header, rows)}: what write_xlsform puts in the workbook."""
+def xlsform_sheets(questionnaire: Questionnaire, *, lead=None, first_follow_up_from: str | None = None,
+                   settings: dict | None = None) -> dict[str, tuple[list[str], list[list]]]:
+    """The XLSForm as {sheet: (header, rows)}: what write_xlsform puts in the workbook.
+
+    `lead(form)` adds rows before the introduction (the work list's case question);
+    `first_follow_up_from`: an XPath giving "yes" or "no", which makes `first_follow_up` a
+    calculate instead of a question to the interviewer; `settings` overrides the settings row."""
     form = _Form(questionnaire)
     t = form.text
     q = questionnaire
@@ -505,6 +510,8 @@ def xlsform_sheets(questionnaire: Questionnaire) -> dict[str, tuple[list[str], l
         form.claim(module.code, f"module {module.code!r}")
         for item in module.items:
             form.claim(item.code, f"item {item.code!r}")
+    if lead is not None:
+        lead(form)
 
     if q.intro:
         form.add("note", form.claim("intro", "the introduction"), label=t(q.intro))
@@ -517,9 +524,12 @@ def xlsform_sheets(questionnaire: Questionnaire) -> dict[str, tuple[list[str], l
     if any(m.first_follow_up_only for m in q.modules):
         yes_no = form.choices.add("yes_no", [("yes", t("Yes")), ("no", t("No"))])
         first_follow_up = form.claim("first_follow_up", "the first follow-up question")
-        form.add(f"select_one {yes_no}", first_follow_up, label=t(FIRST_FOLLOW_UP_TEXT),
-                 hint=t(FIRST_FOLLOW_UP_HINT), required="yes", required_message=t(REQUIRED_MESSAGE),
-                 relevant=consented)
+        if first_follow_up_from:
+            form.add("calculate", first_follow_up, calculation=first_follow_up_from)
+        else:
+            form.add(f"select_one {yes_no}", first_follow_up, label=t(FIRST_FOLLOW_UP_TEXT),
+                     hint=t(FIRST_FOLLOW_UP_HINT), required="yes", required_message=t(REQUIRED_MESSAGE),
+                     relevant=consented)
 
     for module in q.modules:
         relevant = consented
@@ -540,7 +550,7 @@ def xlsform_sheets(questionnaire: Questionnaire) -> dict[str, tuple[list[str], l
 
     if form.problems:
         raise ExportError("; ".join(form.problems))
-    return _sheets(form)
+    return _sheets(form, settings)
 
 
 def _add_item(form: _Form, item: Item) -> None:
@@ -606,7 +616,7 @@ def _add_item(form: _Form, item: Item) -> None:
     raise ExportError(f"item {item.code!r}: no XLSForm mapping for type {name!r}")
 
 
-def _sheets(form: _Form) -> dict[str, tuple[list[str], list[list]]]:
+def _sheets(form: _Form, overrides: dict | None = None) -> dict[str, tuple[list[str], list[list]]]:
     languages = {language: xlsform_language(language) for language in LANGUAGES}
     used = {key for row in form.rows for key in row}
     header = ["type", "name"]
@@ -632,17 +642,23 @@ def _sheets(form: _Form) -> dict[str, tuple[list[str], list[list]]]:
                for list_name, entries in form.choices.lists.items() for code, labels, group in entries]
     q = form.questionnaire
     settings_header = ["form_title", "form_id", "version", "default_language"]
-    settings = [[q.title, f"{q.code}_v{q.version}", str(q.version), languages["en"]]]
+    settings = {"form_title": q.title, "form_id": f"{q.code}_v{q.version}", "version": str(q.version),
+                "default_language": languages["en"], **(overrides or {})}
+    settings = [[settings[column] for column in settings_header]]
     return {"survey": (header, survey), "choices": (choices_header, choices),
             "settings": (settings_header, settings)}
 
 
 def write_xlsform(questionnaire: Questionnaire, path: str | Path | IO[bytes]) -> None:
     """Write the XLSForm workbook (.xlsx) to `path` (a file name or a binary file)."""
+    write_workbook(xlsform_sheets(questionnaire), path)  # refuses before anything is written
+
+
+def write_workbook(sheets: dict[str, tuple[list[str], list[list]]], path: str | Path | IO[bytes]) -> None:
+    """Write {sheet: (header, rows)} as an .xlsx workbook."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    sheets = xlsform_sheets(questionnaire)  # refuses before anything is written
     workbook = Workbook()
     workbook.remove(workbook.active)
     for title, (header, rows) in sheets.items():
@@ -659,3 +675,68 @@ def write_xlsform(questionnaire: Questionnaire, path: str | Path | IO[bytes]) ->
                     cell.data_type = "s"
         sheet.freeze_panes = "A2"
     workbook.save(path)
+
+
+# -- the work list form -------------------------------------------------------------------------
+
+CASE_LIST = "cases.csv"
+CASE_TEXT = "Returnee and wave"
+CASE_HINT = "Type part of the case code to find the case in the list."
+MODE_TEXT = "How is this interview done?"
+MODES = {"phone": "Phone call", "visit": "Home visit"}
+LANGUAGE_TEXT = "Language of the interview"
+# The fields of the work list form that are not questionnaire items, as they come back.
+WORKLIST_FIELDS = ("start", "end", "case", "questionnaire_version", "mode", "language", "consent",
+                   "first_follow_up")
+
+
+def case_lookup(column: str) -> str:
+    """The XPath of a column of the chosen case's row in the case list."""
+    return f"instance('{CASE_LIST.removesuffix('.csv')}')/root/item[name = ${{case}}]/{column}"
+
+
+def worklist_sheets(questionnaire: Questionnaire, *, form_id: str, version: str,
+                    title: str | None = None) -> dict[str, tuple[list[str], list[list]]]:
+    """The questionnaire as a work list form: `start` and `end` times, then the case chosen from
+    the attached case list (`select_one_from_file cases.csv`: columns name, label, language,
+    first ...), how the interview is done (phone or visit), its language (the case's, as a
+    default), then the questionnaire, whose once-only modules follow the case list's `first`
+    column instead of a question to the interviewer."""
+
+    def lead(form: _Form) -> None:
+        t = form.text
+        required = {"required": "yes", "required_message": t(REQUIRED_MESSAGE)}
+        form.add("start", form.claim("start", "the start time"))
+        form.add("end", form.claim("end", "the end time"))
+        form.add(f"select_one_from_file {CASE_LIST}", form.claim("case", "the case"), label=t(CASE_TEXT),
+                 hint=t(CASE_HINT), appearance="autocomplete", **required)
+        form.add("calculate", form.claim("questionnaire_version", "the questionnaire version"),
+                 calculation=str(questionnaire.version))
+        modes = form.choices.add("mode", [(code, t(label)) for code, label in MODES.items()])
+        form.add(f"select_one {modes}", form.claim("mode", "the interview mode"), label=t(MODE_TEXT), **required)
+        languages = form.choices.add("language", [(code, {language: LANGUAGE_NAMES[code] for language in LANGUAGES})
+                                                  for code in LANGUAGES])
+        form.add(f"select_one {languages}", form.claim("language", "the interview language"),
+                 label=t(LANGUAGE_TEXT), calculation=case_lookup("language"), trigger="${case}", **required)
+
+    return xlsform_sheets(questionnaire, lead=lead, first_follow_up_from=case_lookup("first"),
+                          settings={"form_id": form_id, "version": version,
+                                    **({"form_title": title} if title else {})})
+
+
+def field_paths(sheets: dict[str, tuple[list[str], list[list]]]) -> dict[str, tuple[str, ...]]:
+    """Each field of a form by name: its path of group names, itself last (`("housing",
+    "housing_situation")`), as ODK Central and KoboToolbox name their export columns."""
+    header, rows = sheets["survey"]
+    type_at, name_at = header.index("type"), header.index("name")
+    groups: list[str] = []
+    paths = {}
+    for row in rows:
+        kind, name = row[type_at], row[name_at]
+        if kind == "begin group":
+            groups.append(name)
+        elif kind == "end group":
+            groups.pop()
+        else:  # notes too: an export may have a column for them
+            paths[name] = (*groups, name)
+    return paths

@@ -125,6 +125,16 @@ class Item:
         """The option codes in an answer (for exports and conditions)."""
         return []
 
+    def answer_text(self, value, t) -> str:
+        """An answer as a person reads it: option labels through the translator `t`, in answer
+        order; other answers as they are; "" for no answer."""
+        if value in (None, "", []):
+            return ""
+        if self.takes_options:
+            labels = {o.code: t(o.label) for o in self.options}
+            return ", ".join(labels.get(code, code) for code in (value if isinstance(value, list) else [value]))
+        return str(value)
+
     def groups_of(self, value) -> list[str]:
         """The reporting groups of the options in an answer, in answer order, each once
         (ungrouped options add nothing): ["word_of_mouth", "return_services"]."""
@@ -378,7 +388,7 @@ class Scale(Item):
         if value in (None, ""):
             return None
         text = str(value).strip()
-        if not re.fullmatch(r"-?[0-9]+", text):
+        if not re.fullmatch(r"-?[0-9]{1,6}", text):
             raise AnswerError(N_("Please choose a point on the scale."))
         number = int(text)
         if not self.low <= number <= self.high:
@@ -413,7 +423,7 @@ class Number(Item):
         if value in (None, ""):
             return None
         text = str(value).strip()
-        if not re.fullmatch(r"-?[0-9]+", text):
+        if not re.fullmatch(r"-?[0-9]{1,15}", text):  # more digits than any count or amount
             raise AnswerError(N_("Please give a whole number."))
         number = int(text)
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):

@@ -48,13 +48,20 @@ MATRIX = {
     "returnees.withdraw_consent": ("POST", f"/returnees/{CASE}/consent/withdraw", case_route(302)),
     "returnees.do_not_contact": ("POST", f"/returnees/{CASE}/do-not-contact", case_route(302)),
     "interviews.interview": ("GET", f"/interviews/{CASE}/m1", case_route(200)),
+    # m1 has no closed response here: those who may correct are sent back to the case page.
+    "interviews.correct": ("GET", f"/interviews/{CASE}/m1/correct", case_route(302)),
     "worklist.index": ("GET", "/worklist/", only({"admin", "caritas", "caritas-ge", "iom"})),
     # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
     "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),
     "worklist.contact": ("POST", "/worklist/{follow_up}/contact", case_route(200)),
+    # The offline work list of Caritas Georgia: its staff, Caritas's (its parent) and admins; IOM's staff 404.
+    "worklist.export": ("POST", "/worklist/export?organisation=caritas-ge", case_route(200)),
     # A text id nobody has: 404 for those who may use the work list.
     "worklist.text_handled": ("POST", "/worklist/texts/999999/handled",
                               only({"admin", "caritas", "caritas-ge", "iom"}, status=404)),
+    # GE-C-001's open needs-attention item: its organisation's staff close it (or are told to
+    # choose what was done: an empty form changes nothing); IOM's staff get a 404.
+    "attention.close": ("POST", "/needs/{item}/close", case_route(302)),
     # The returnee's pages answer to a personal link, whoever is logged in; a wrong one is a 404.
     "respond.start": ("GET", "/s/not-a-real-token", {role: 404 for role in ALL_ROLES}),
     "respond.consent": ("POST", "/s/not-a-real-token/consent", {role: 404 for role in ALL_ROLES}),
@@ -86,10 +93,15 @@ def test_every_route_is_in_the_matrix(app):
 def test_route_access(endpoint, users, returnees, orgs, browser_for):
     from tests.conftest import make_follow_up
 
+    from monitor.models import AttentionItem
+    from monitor.responses.operations import start_response
+
     follow_up = make_follow_up(returnees["caritas-ge"], "m1")  # an interview belongs to a follow-up
+    item = AttentionItem(response=start_response(follow_up, "phone"), flag="no_shelter")
+    db.session.add(item)
     db.session.commit()
     method, url, expected = MATRIX[endpoint]
-    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id)
+    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id)
     assert set(expected) == set(ALL_ROLES)
     for role in ALL_ROLES:
         browser = browser_for(None if role == "anonymous" else users[role])

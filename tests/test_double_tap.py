@@ -168,3 +168,75 @@ def test_stopped_pressed_twice_finds_the_interview_closed(users, returnees, brow
     assert browser.post("/interviews/GE-C-001/m1", form).status_code == 302
     again = browser.post("/interviews/GE-C-001/m1", form)
     assert again.status_code == 302 and again.location.endswith("/returnees/GE-C-001")
+
+
+def _phone_at(server, token):
+    """A returnee's phone with the link open and consent given: (opener, CSRF token)."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    page = opener.open(f"{server}/s/{token}").read().decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    try:
+        opener.open(f"{server}/s/{token}/consent", data=urllib.parse.urlencode(
+            {"csrf_token": csrf, "choice": "agree"}).encode())
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 302
+    return opener, csrf
+
+
+def _answers_of(item):
+    from monitor.models import ResponseAnswer
+
+    db.session.expire_all()
+    return db.session.scalars(select(ResponseAnswer.code).where(ResponseAnswer.item == item)
+                              .order_by(ResponseAnswer.position)).all()
+
+
+def test_a_page_of_answers_sent_many_times_at_once_is_stored_once(app, orgs, server):
+    returnee = make_returnee(orgs["caritas"], "GE-D-002", orgs["caritas-ge"], language="en")
+    token = link_for(returnee, "m1")
+    db.session.commit()
+    opener, csrf = _phone_at(server, token)
+    housing = {"housing_situation": "rented", "housing_can_stay": "yes", "housing_basic_needs": "partly"}
+    body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": list(housing), **housing},
+                                  doseq=True).encode()
+    _at_once(opener, f"{server}/s/{token}/housing", body, times=2)
+    income = {"work_status": "day_labour", "income_sources": ["work", "family"], "business_started": "no",
+              "income_covers_needs": "sometimes", "food_cut": "often", "debts": "yes", "can_borrow": "no"}
+    body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": list(income), **income},
+                                  doseq=True).encode()
+    statuses = _at_once(opener, f"{server}/s/{token}/income", body, times=10)
+    assert all(status in (200, 302) for status in statuses), sorted(statuses)
+    assert _answers_of("income_sources") == ["work", "family"]
+    assert _answers_of("housing_situation") == ["rented"]
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_the_last_page_sent_twice_at_once_completes_once_and_thanks_both(app, orgs, server):
+    from tests.test_respond import PAGES
+
+    returnee = make_returnee(orgs["caritas"], "GE-D-003", orgs["caritas-ge"], language="en")
+    token = link_for(returnee, "m1")
+    db.session.commit()
+    opener, csrf = _phone_at(server, token)
+    modules = list(PAGES)
+    for module in modules[:-1]:
+        answers = PAGES[module]
+        body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": list(answers), **answers},
+                                      doseq=True).encode()
+        try:
+            opener.open(f"{server}/s/{token}/{module}", data=body)
+        except urllib.error.HTTPError as answer:
+            assert answer.code == 302, (module, answer.code)
+    last = PAGES[modules[-1]]
+    body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": list(last), **last},
+                                  doseq=True).encode()
+    statuses = _at_once(opener, f"{server}/s/{token}/{modules[-1]}", body, times=6)
+    assert all(status in (200, 302) for status in statuses), sorted(statuses)
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    assert follow_up.disposition == "1.1"
+    closes = db.session.scalar(select(func.count()).select_from(FollowUpEvent).where(FollowUpEvent.transition == "close"))
+    assert closes == 1
+    page = opener.open(f"{server}/s/{token}").read().decode()
+    assert "Thank you" in page

@@ -10,6 +10,7 @@ import html
 import io
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -584,11 +585,12 @@ def test_reimport_after_a_withdrawal_in_the_platform_keeps_it_withdrawn_and_warn
     assert operations.withdraw_consent(returnee, "verbal")
     db.session.commit()
     withdrawn_at = returnee.consent_withdrawn_at
+    day = withdrawn_at.astimezone(ZoneInfo("Europe/Brussels"))  # the display time zone; the month in words
 
     report = run(csv_file(line("GE-C-002", language="ru", consent="yes")))
     assert report.errors == [] and (report.updated, report.unchanged) == (1, 0)  # the language changed
     assert [(w.line, w.code, w.message) for w in report.warnings] == [
-        (2, "GE-C-002", f"consent was withdrawn on {withdrawn_at.date().isoformat()}; the import does not give it again")]
+        (2, "GE-C-002", f"consent was withdrawn on {day:%b} {day.day}, {day.year}; the import does not give it again")]
     again = case("GE-C-002")
     assert again.language == "ru"
     assert again.consent_withdrawn_at == withdrawn_at and not again.consent_active and not again.may_contact("sms")

@@ -182,3 +182,105 @@ def test_the_partners_migration_downgrade_keeps_partners_in_use(backend, make_da
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Organisation)) == 3
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_answer_identity_migration_removes_doubled_answers(backend, make_database, tmp_path):
+    """0010: answers a double press stored twice (before the lock and the unique index) are kept
+    once, in their order, and the index then refuses a copy."""
+    from datetime import date, datetime
+
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade(revision="0009_login_throttles")
+        now = datetime(2026, 11, 1, 12)
+        with db.engine.begin() as conn:
+            def insert(table, **values):
+                marks = ", ".join(f":{k}" for k in values)
+                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"), values)
+
+            partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
+            insert("returnees", id=1, code="R1", destination_country="GE", partner_id=partner,
+                   return_date=date(2026, 9, 1), language="ka", preferred_channel="sms", consent_given=True,
+                   consent_sms=True, consent_phone=True, do_not_contact=False, created_at=now, updated_at=now)
+            insert("follow_ups", id=1, returnee_id=1, wave="m1", due_date=date(2026, 10, 1),
+                   window_opens=date(2026, 10, 1), window_closes=date(2026, 10, 31), state="invited",
+                   channel="sms", reminders_sent=0, attempts=0, created_at=now, version=1, source="planned")
+            insert("responses", id=1, follow_up_id=1, returnee_id=1, wave="m1", questionnaire_code="standard",
+                   questionnaire_version=2, mode="sms-web", language="ka", first_follow_up=True, imported=False,
+                   started_at=now, updated_at=now)
+            rows = [("housing_situation", None, "rented"), ("income_sources", 0, "work"),
+                    ("income_sources", 1, "family")]
+            for _copy in range(2):
+                for item, position, code in rows:
+                    insert("response_answers", response_id=1, item=item, position=position, code=code)
+        upgrade(revision="0010_answer_identity")
+        with db.engine.begin() as conn:
+            kept = conn.execute(sa.text("SELECT item, position, code FROM response_answers "
+                                        "ORDER BY item, position")).all()
+        assert [tuple(row) for row in kept] == [("housing_situation", None, "rented"),
+                                                ("income_sources", 0, "work"), ("income_sources", 1, "family")]
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO response_answers (response_id, item, position, code) "
+                                 "VALUES (1, 'housing_situation', NULL, 'owned')"))
+        db.engine.dispose()
+
+
+ATTENTION_REVISION = "0011_attention_items"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_attention_migration_gives_existing_flags_their_items(backend, make_database, tmp_path):
+    """0011: the flags of live responses (and of imported ones whose window is still open) get
+    needs-attention items, closed when the flag was marked resolved; imported history gets none.
+    Down again, the resolutions go back on the flags."""
+    from datetime import date, datetime, timedelta
+
+    from alembic.script import ScriptDirectory
+
+    before = ScriptDirectory(str(Path(__file__).resolve().parents[1] / "migrations")).get_revision(
+        ATTENTION_REVISION).down_revision
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade(revision=before)
+        now = datetime(2026, 11, 1, 12)
+        with db.engine.begin() as conn:
+            def insert(table, **values):
+                marks = ", ".join(f":{k}" for k in values)
+                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"), values)
+
+            partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
+            insert("users", id=1, email="staff@caritas.example", password_hash="x", role="partner",
+                   organisation_id=partner, active=True, session_token="t", created_at=now)
+            far, soon = date.today() - timedelta(days=40), date.today() + timedelta(days=10)
+            for n, (imported, closes) in enumerate([(False, far), (True, far), (True, soon)], start=1):
+                insert("returnees", id=n, code=f"R{n}", destination_country="GE", partner_id=partner,
+                       return_date=date(2026, 9, 1), language="ka", preferred_channel="sms", consent_given=True,
+                       consent_sms=True, consent_phone=True, do_not_contact=False, created_at=now, updated_at=now)
+                insert("follow_ups", id=n, returnee_id=n, wave="m1", due_date=closes - timedelta(days=30),
+                       window_opens=closes - timedelta(days=30), window_closes=closes, state="closed",
+                       disposition="1.1", source="imported" if imported else "planned", channel="sms",
+                       reminders_sent=0, attempts=0, created_at=now, closed_at=now, version=1)
+                insert("responses", id=n, follow_up_id=n, returnee_id=n, wave="m1", mode="phone", language="ka",
+                       questionnaire_code="standard", questionnaire_version=1, first_follow_up=True,
+                       imported=imported, started_at=now, updated_at=now, completed_at=now)
+                insert("response_flags", response_id=n, flag="no_shelter")
+            insert("response_flags", response_id=1, flag="asked_to_pay", resolved_at=now, resolved_by_id=1)
+
+        upgrade()
+        with db.engine.connect() as conn:
+            items = conn.execute(sa.text("SELECT response_id, flag, action, closed_at, closed_by_id, opened_at "
+                                         "FROM attention_items ORDER BY response_id, flag")).all()
+            flag_columns = {c["name"] for c in sa.inspect(conn).get_columns("response_flags")}
+        assert [(i.response_id, i.flag, i.action, i.closed_by_id) for i in items] == [
+            (1, "asked_to_pay", "resolved_earlier", 1), (1, "no_shelter", None, None), (3, "no_shelter", None, None)]
+        assert str(items[0].closed_at).startswith("2026-11-01 12:00") and str(items[1].opened_at).startswith("2026-11-01")
+        assert flag_columns == {"response_id", "flag"}
+
+        downgrade(revision=before)
+        with db.engine.connect() as conn:
+            flags = conn.execute(sa.text("SELECT response_id, flag, resolved_by_id FROM response_flags "
+                                         "ORDER BY response_id, flag")).all()
+        assert [tuple(f) for f in flags] == [(1, "asked_to_pay", 1), (1, "no_shelter", None), (2, "no_shelter", None),
+                                             (3, "no_shelter", None)]
+        db.engine.dispose()

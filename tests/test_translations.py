@@ -1,4 +1,4 @@
-"""Both gettext domains: the staff interface ("messages", French and Dutch) and what returnees
+"""Both gettext domains: the staff interface ("messages": French, Dutch, Russian and Arabic) and what returnees
 read ("questionnaire", twelve languages besides English). Every string in the source is
 translated, the translations keep their placeholders, the compiled catalogs are current, and a
 page renders in the language the browser asks for.
@@ -21,7 +21,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATIONS = ROOT / "translations"
-TRANSLATED_LOCALES = ("fr", "nl")  # English is the source language: its catalog stays empty
+TRANSLATED_LOCALES = ("fr", "nl", "ru", "ar")  # English is the source language: its catalog stays empty
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}  # -k _l -k lazy_gettext
 QUESTIONNAIRE_LOCALES = ("fr", "nl", "ru", "uk", "ka", "hy", "ar", "fa", "ps", "ro", "pl", "pt_BR")
 # domain: (extraction config, keywords, translated locales) -- as in `make translations`
@@ -156,16 +156,19 @@ def test_placeholder_pattern():
 @pytest.mark.parametrize("locale, heading, english", [
     ("fr", "Se connecter", "Log in"),
     ("nl", "Aanmelden", "Log in"),
+    ("ru", "Войти", "Log in"),
+    ("ar", "تسجيل الدخول", "Log in"),
 ])
 def test_login_page_follows_accept_language(browser_for, locale, heading, english):
     browser = browser_for()
     response = browser.get("/login", headers={"Accept-Language": f"{locale}-BE,{locale};q=0.9,en;q=0.5"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert f'<html lang="{locale}"' in html
+    direction = "rtl" if locale == "ar" else "ltr"
+    assert f'<html lang="{locale}" dir="{direction}">' in html
     assert re.search(rf"<h1>\s*{re.escape(heading)}\s*</h1>", html), html
     assert english not in html
-    expected_password = {"fr": "Mot de passe", "nl": "Wachtwoord"}[locale]
+    expected_password = {"fr": "Mot de passe", "nl": "Wachtwoord", "ru": "Пароль", "ar": "كلمة المرور"}[locale]
     assert expected_password in html
 
 
@@ -174,3 +177,17 @@ def test_returnees_heading_is_translated():
     by_locale = {locale: load_catalog(locale).get("Returnees") for locale in TRANSLATED_LOCALES}
     assert by_locale["fr"].string == "Personnes rentrées"
     assert by_locale["nl"].string == "Terugkeerders"
+    assert by_locale["ru"].string == "Возвращенцы"
+    assert by_locale["ar"].string == "العائدون"
+
+
+def test_plural_forms_follow_each_language():
+    """Russian has three forms (1, 2-4, 5-20 ...), Arabic six: each catalog gives them all."""
+    from babel.support import Translations
+
+    def ngettext(locale, n):
+        with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo").open("rb") as f:
+            return Translations(f).ngettext("%(num)d attempt", "%(num)d attempts", n) % {"num": n}
+
+    assert [ngettext("ru", n) for n in (1, 3, 5, 21)] == ["1 попытка", "3 попытки", "5 попыток", "21 попытка"]
+    assert [ngettext("ar", n) for n in (2, 3, 11)] == ["2 محاولتان", "3 محاولات", "11 محاولة"]

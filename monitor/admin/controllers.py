@@ -12,9 +12,12 @@ from monitor import audit, codes
 from monitor.access import require
 from monitor.admin.forms import OrganisationForm, PlanForm, UserForm
 from monitor.extensions import db
-from monitor.models import AuditEntry, ContactSettings, Organisation, Returnee, SmsMessage, User, Wave
+from monitor.models import AuditEntry, ContactSettings, LoginThrottle, Organisation, Returnee, SmsMessage, User, Wave
+from monitor.models.types import utcnow
 from monitor.users.operations import UserError, create_user, update_user
-from scheduler.protocol import parse_retry_delays
+from monitor.auth.operations import account_key, clear_waits
+from monitor.web_input import page_number
+from scheduler.protocol import RETRY_OUTCOMES, parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
 AUDIT_PAGE_SIZE = 100
@@ -60,7 +63,9 @@ def organisation_edit(org_id: int | None = None):
 @require("users.manage")
 def users():
     rows = db.session.scalars(select(User).order_by(User.email)).all()
-    return render_template("admin/users.html", users=rows)
+    waiting = set(db.session.scalars(select(LoginThrottle.account).where(LoginThrottle.wait_until > utcnow())))
+    return render_template("admin/users.html", users=rows,
+                           waiting={user.id for user in rows if account_key(user.email) in waiting})
 
 
 @require("users.manage")
@@ -101,11 +106,10 @@ def user_unlock(user_id: int):
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    user.locked_until = None
-    user.failed_logins = 0
+    clear_waits(user)
     audit.record("user.unlock", user)
     db.session.commit()
-    flash(_("Account unlocked."), "success")
+    flash(_("The account can log in again from everywhere."), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -114,15 +118,19 @@ def audit_log():
     stmt = select(AuditEntry)
     action = request.args.get("action", "").strip()
     obj = request.args.get("object", "").strip()
-    if action:
+    if action in codes.AUDIT_ACTIONS:  # chosen from the list: that action only ("login", not "login.failed")
+        stmt = stmt.where(AuditEntry.action == action)
+    elif action:
         stmt = stmt.where(AuditEntry.action.startswith(action))
     if obj:
         stmt = stmt.where(AuditEntry.object_id == obj)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     entries = db.session.scalars(stmt.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
                                  .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    actions = sorted(((code, str(label)) for code, label in codes.AUDIT_ACTIONS.items()), key=lambda pair: pair[1])
     return render_template("admin/audit.html", entries=entries[:AUDIT_PAGE_SIZE], page=page,
-                           has_next=len(entries) > AUDIT_PAGE_SIZE, action=action, object=obj)
+                           has_next=len(entries) > AUDIT_PAGE_SIZE, action=action, object=obj, actions=actions,
+                           audit=audit)
 
 
 @require("users.manage")
@@ -171,16 +179,16 @@ def plan():
         except IntegrityError:  # the same wave added a moment ago (a second press, another admin)
             db.session.rollback()
             new.code.errors = [_("A wave with this code exists already.")]
-            return render_template("admin/plan.html", form=form, waves=waves)
+            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
         return redirect(url_for("admin.plan"))
-    return render_template("admin/plan.html", form=form, waves=waves)
+    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
 
 
 @require("organisations.manage")
 def outbox():
     """The console backend's outbox: every message with its link (no phone numbers)."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     rows = db.session.execute(
         select(SmsMessage, Returnee.code).join(Returnee, Returnee.id == SmsMessage.returnee_id)
         .order_by(SmsMessage.id.desc()).limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()

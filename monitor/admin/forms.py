@@ -11,6 +11,7 @@ from wtforms.validators import (
 )
 
 from monitor import codes
+from monitor.formatting import staff_language_choices
 from monitor.models.users import MIN_PASSWORD_LENGTH
 from monitor.returnees.forms import country_choices
 from scheduler.protocol import parse_retry_delays
@@ -23,13 +24,14 @@ class OrganisationForm(FlaskForm):
         DataRequired(), Length(max=40),
         Regexp(r"^[a-z0-9][a-z0-9-]*$", message=_l("Lower-case letters, digits and hyphens only."))],
         description=_l("Used in import files, for example caritas or iom-ge."))
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], render_kw={"dir": "auto"})
     kind = SelectField(_l("Type"), choices=[(k, v) for k, v in codes.ORGANISATION_KINDS.items()])
     parent_id = SelectField(_l("Works with (reintegration partner)"), coerce=_optional_int)
     country = SelectField(_l("Country"), validators=[Optional()])
     sender_name = StringField(_l("SMS sender name"), validators=[Optional(), Length(max=40)],
                               description=_l("The name returnees know and trust, for example Caritas."))
-    contact_phone = StringField(_l("Public contact phone"), validators=[Optional(), Length(max=32)])
+    contact_phone = StringField(_l("Public contact phone"), validators=[Optional(), Length(max=32)],
+                                render_kw={"dir": "ltr"})
     contact_email = EmailField(_l("Public contact e-mail"), validators=[Optional(), Email(), Length(max=200)])
     active = BooleanField(_l("Active"), default=True)
 
@@ -46,12 +48,12 @@ class OrganisationForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], render_kw={"dir": "ltr"})
     role = SelectField(_l("Role"), choices=[(k, v) for k, v in codes.ROLES.items()])
     organisation_id = SelectField(_l("Organisation"), coerce=_optional_int, validators=[Optional()],
                                   description=_l("Required for partner staff."))
-    locale = SelectField(_l("Interface language"), choices=[("", "—"), ("en", "English"), ("fr", "Français"),
-                                                            ("nl", "Nederlands")], validators=[Optional()])
+    locale = SelectField(_l("Interface language"), choices=lambda: [("", "—")] + staff_language_choices(),
+                         validators=[Optional()])
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Use at least %(min)d characters (at most %(max)d)."))],
                              description=_l("At least %(n)d characters. Leave empty to keep the current one.", n=MIN_PASSWORD_LENGTH))
     active = BooleanField(_l("Active"), default=True)
@@ -119,7 +121,7 @@ class ContactSettingsForm(FlaskForm):
     quiet_end = TimeField(_l("Send until (local time)"), validators=[InputRequired()])
     max_messages_per_week = IntegerField(_l("At most messages per week"), validators=[InputRequired(), NumberRange(1, 14)])
     retry_delays = StringField(_l("Call again after (minutes, per outcome)"), validators=[Optional(), Length(max=200)],
-                               description=_l("For example no_answer=240,busy=60,switched_off=240,absent=1440. "
+                               description=_l("outcome=minutes, separated by commas (the outcomes are listed below). "
                                               "A phone task comes back on the work list after this delay."))
 
     def validate_retry_delays(self, field):

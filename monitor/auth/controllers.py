@@ -3,14 +3,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from monitor import audit
+from monitor import audit, formatting
 from monitor.auth.forms import LanguageForm, LoginForm, PasswordChangeForm
 from monitor.auth.operations import authenticate
 from monitor.extensions import db
+from monitor.users.operations import UserError, check_password_strength
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -28,15 +28,19 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = authenticate(form.email.data, form.password.data)
+        result = authenticate(form.email.data, form.password.data, address=request.remote_addr or "")
         if result.ok:
             session.clear()  # a fresh session on login: no fixation
+            # Permanent: the cookie is signed again on every request and refused once older than
+            # SESSION_LIFETIME_MINUTES, so an idle session ends on the server's word.
+            session.permanent = True
             login_user(result.user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("main.home"))
-        if result.locked_until:
+        if result.wait_until:
+            # The same words for an account that exists and one that does not.
             form.form_errors.append(_(
-                "Too many failed attempts: this account is locked until %(time)s.",
-                time=format_datetime(result.locked_until, "short")))
+                "Too many failed attempts with this e-mail address: wait until %(time)s and try again.",
+                time=formatting.moment(result.wait_until)))
         else:
             form.form_errors.append(_("The e-mail address or the password is wrong."))
     return render_template("auth/login.html", form=form)
@@ -45,11 +49,22 @@ def login():
 @login_required
 def logout():
     audit.record("logout", current_user)
+    # The session ends on the server: a copy of the cookie taken before is refused from now on
+    # (the account's other sessions end with it).
+    current_user.end_sessions()
     db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+def _password_problem(password: str) -> str | None:
+    try:
+        check_password_strength(password, current_user.email)
+    except UserError as problem:
+        return str(problem)
+    return None
 
 
 @login_required
@@ -58,8 +73,11 @@ def account():
     language_form = LanguageForm(prefix="lang", locale=current_user.locale or "en")
     if request.method == "POST" and "pw-submit" in request.form:
         if password_form.validate_on_submit():
+            problem = _password_problem(password_form.new_password.data)
             if not current_user.check_password(password_form.current_password.data):
                 password_form.current_password.errors.append(_("The current password is wrong."))
+            elif problem:
+                password_form.new_password.errors.append(problem)
             else:
                 current_user.set_password(password_form.new_password.data)
                 audit.record("user.password", current_user)

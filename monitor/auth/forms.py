@@ -3,11 +3,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from monitor.formatting import staff_language_choices
 from monitor.models.users import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)], render_kw={"dir": "ltr"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
@@ -20,5 +21,4 @@ class PasswordChangeForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Interface language"), choices=[
-        ("en", "English"), ("fr", "Français"), ("nl", "Nederlands")])
+    locale = SelectField(_l("Interface language"), choices=staff_language_choices)

@@ -1,61 +1,101 @@
-"""Logging in and out, with per-account lockout after repeated failures."""
+"""Logging in, with a progressive wait per e-mail address and client address after repeated
+failures (LoginThrottle): the same answers whether an account exists or not, and no lock a
+stranger can put on someone else's account."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor import audit
 from monitor.extensions import db
-from monitor.models import User
+from monitor.models import LoginThrottle, User
 from monitor.models.types import utcnow
 from monitor.models.users import verify_dummy_password
+
+FIRST_WAIT = timedelta(seconds=30)
 
 
 @dataclass
 class LoginResult:
     user: User | None
-    locked_until: datetime | None = None
+    wait_until: datetime | None = None
 
     @property
     def ok(self) -> bool:
-        return self.user is not None and self.locked_until is None
+        return self.user is not None and self.wait_until is None
 
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def authenticate(email: str, password: str, now: datetime | None = None) -> LoginResult:
-    """Check a login attempt and record it; commits, so a failure counts even if the request
-    goes no further."""
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def account_key(email: str) -> str:
+    return _digest(email.strip().lower())
+
+
+def authenticate(email: str, password: str, address: str = "", now: datetime | None = None) -> LoginResult:
+    """Check a login attempt from `address` and record it; commits, so a failure counts even if
+    the request goes no further."""
     now = now or utcnow()
+    key = {"account": account_key(email), "address": _digest(address or "unknown")}
     user = find_user_by_email(email)
-    if user is None or not user.active:
-        verify_dummy_password(password)
-        audit.record("login.failed", user=None, actor=email.strip()[:254], details={"reason": "unknown"})
+    known = user is not None and user.active
+    waiting = db.session.scalar(select(LoginThrottle.wait_until).where(
+        LoginThrottle.account == key["account"], LoginThrottle.address == key["address"],
+        LoginThrottle.wait_until > now))
+    if waiting is not None:
+        verify_dummy_password(password)  # the same time as a real check, known account or not
+        audit.record("login.refused", user if known else None, user=user if known else None,
+                     actor=None if known else email.strip()[:254], details={"reason": "waiting"})
         db.session.commit()
-        return LoginResult(None)
-    if user.locked_until and user.locked_until > now:
-        audit.record("login.refused", user, user=user, details={"reason": "locked"})
+        return LoginResult(None, wait_until=waiting)
+    if not known or not user.check_password(password):
+        if not known:
+            verify_dummy_password(password)
+        wait_until = _count_failure(key, now)
+        details = {"reason": "password" if known else "unknown"}
+        if wait_until is not None:
+            details["wait_seconds"] = int((wait_until - now).total_seconds())
+        audit.record("login.failed", user if known else None, user=user if known else None,
+                     actor=None if known else email.strip()[:254], details=details)
         db.session.commit()
-        return LoginResult(user, locked_until=user.locked_until)
-    if not user.check_password(password):
-        user.failed_logins += 1
-        details = {"reason": "password", "failures": user.failed_logins}
-        locked = None
-        if user.failed_logins >= current_app.config["LOGIN_MAX_FAILURES"]:
-            locked = user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            details["locked"] = True
-        audit.record("login.failed", user, user=user, details=details)
-        db.session.commit()
-        return LoginResult(None, locked_until=locked)
-    user.failed_logins = 0
-    user.locked_until = None
+        return LoginResult(None, wait_until=wait_until)
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == key["account"],
+                                                   LoginThrottle.address == key["address"]))
     user.last_login_at = now
     audit.record("login", user, user=user)
     db.session.commit()
     return LoginResult(user)
+
+
+def _count_failure(key: dict, now: datetime) -> datetime | None:
+    """One more failure for (account, address), counted in the database (two attempts at once
+    count twice); past LOGIN_MAX_FAILURES the wait doubles with each failure, up to
+    LOGIN_LOCKOUT_MINUTES. Returns the end of the wait, if any."""
+    make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
+    db.session.execute(make(LoginThrottle).values(**key, failures=0).on_conflict_do_nothing())
+    failures = db.session.scalar(
+        update(LoginThrottle).where(LoginThrottle.account == key["account"], LoginThrottle.address == key["address"])
+        .values(failures=LoginThrottle.failures + 1).returning(LoginThrottle.failures))
+    beyond = failures - current_app.config["LOGIN_MAX_FAILURES"]
+    if beyond < 0:
+        return None
+    longest = timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    wait_until = now + min(FIRST_WAIT * 2 ** min(beyond, 20), longest)
+    db.session.execute(update(LoginThrottle).where(
+        LoginThrottle.account == key["account"], LoginThrottle.address == key["address"]).values(wait_until=wait_until))
+    return wait_until
+
+
+def clear_waits(user: User) -> int:
+    """An admin lets the account log in again from everywhere at once."""
+    return db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == account_key(user.email))).rowcount

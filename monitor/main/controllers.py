@@ -1,5 +1,6 @@
 from flask import current_app, redirect, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.auth.controllers import safe_next_url
 from monitor.extensions import db
@@ -26,5 +27,12 @@ def set_language():
 
 
 def health():
-    db.session.execute(db.text("SELECT 1"))
-    return {"status": "ok"}
+    """For the load balancer and the operator: JSON always, 503 while the database is out of
+    reach; the pool's pre-ping replaces dead connections, so it recovers by itself."""
+    try:
+        db.session.execute(db.text("SELECT 1"))
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        current_app.logger.warning("health check: database unreachable (%s)", type(error).__name__)
+        return {"status": "unavailable", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

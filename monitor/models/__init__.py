@@ -1,4 +1,5 @@
 """All tables, imported here so Alembic and the app see the whole metadata."""
+from monitor.models.attention import AttentionItem
 from monitor.models.audit import AuditEntry
 from monitor.models.followups import (
     ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, InboundMessage, SampleDraw, SampleFrameMember,
@@ -6,10 +7,12 @@ from monitor.models.followups import (
     Wave,
 )
 from monitor.models.organisations import Organisation
-from monitor.models.responses import Response, ResponseAnswer, ResponseFlag, ResponseScore, ScoringVersion, SurveyLink
+from monitor.models.responses import (
+    Response, ResponseAnswer, ResponseFlag, ResponseRevision, ResponseScore, ScoringVersion, SurveyLink,
+)
 from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerability
-from monitor.models.users import User
+from monitor.models.users import LoginThrottle, User
 
-__all__ = ["AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
-           "InboundMessage", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseScore", "ScoringVersion", "Returnee",
+__all__ = ["AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
+           "InboundMessage", "LoginThrottle", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseRevision", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

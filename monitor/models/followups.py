@@ -144,6 +144,9 @@ class FollowUp(db.Model):
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The offline submission (ODK Central, KoboToolbox) that recorded its outcome: its instance ID
+    # without "uuid:". The same submission imported again is skipped; another one is refused.
+    source_instance_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     # Optimistic locking: two dispatchers never both move the same follow-up.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, select, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.extensions import db
@@ -12,7 +12,9 @@ from monitor.models.returnees import Returnee
 from monitor.models.types import UTCDateTime, utcnow
 
 if TYPE_CHECKING:
+    from monitor.models.attention import AttentionItem
     from monitor.models.followups import FollowUp
+    from monitor.models.users import User
 
 MODES = ("sms-web", "phone", "visit", "import")
 
@@ -55,6 +57,11 @@ class Response(db.Model):
         cascade="all, delete-orphan", order_by="(ResponseAnswer.item, ResponseAnswer.position)", lazy="selectin")
     flag_rows: Mapped[list[ResponseFlag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     score_rows: Mapped[list[ResponseScore]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    attention_items: Mapped[list[AttentionItem]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", lazy="selectin", order_by="AttentionItem.id")
+    # Loaded only when asked for (a case page's history), or to delete them with the response.
+    revision_rows: Mapped[list[ResponseRevision]] = relationship(cascade="all, delete-orphan",
+                                                                 order_by="ResponseRevision.number")
 
     @property
     def disposition(self) -> str | None:
@@ -154,6 +161,14 @@ class ResponseAnswer(db.Model):
     the first-marked answer or rank 1 comes first)."""
 
     __tablename__ = "response_answers"
+    # One row per answer (item, and position for a multiple answer): a page stored twice cannot
+    # double its answers. NULL positions are distinct in a unique index, hence two partial ones.
+    __table_args__ = (
+        Index("uq_response_answers_single", "response_id", "item", unique=True,
+              sqlite_where=text("position IS NULL"), postgresql_where=text("position IS NULL")),
+        Index("uq_response_answers_multiple", "response_id", "item", "position", unique=True,
+              sqlite_where=text("position IS NOT NULL"), postgresql_where=text("position IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
@@ -165,14 +180,36 @@ class ResponseAnswer(db.Model):
 
 
 class ResponseFlag(db.Model):
-    """A red flag raised by a completed response: goes to the partner's work list."""
+    """A red flag the response's answers raise now (recomputed with its scores: dropped when the
+    answers no longer raise it). The work it gives a partner is an AttentionItem, which stays."""
 
     __tablename__ = "response_flags"
 
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
     flag: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ResponseRevision(db.Model):
+    """An earlier version of a closed response's answers, kept when staff corrected them: the
+    answers (codes, as `stored_answers` gives them), mode and language as they were before
+    correction `number` (1, 2, ...), with its reason, who and when. The newest version is the
+    response itself. Two corrections made from the same version cannot both become number N:
+    the unique constraint lets one win, the other is told that the response changed meanwhile."""
+
+    __tablename__ = "response_revisions"
+    __table_args__ = (UniqueConstraint("response_id", "number", name="uq_response_revisions_response_id_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    answers: Mapped[dict] = mapped_column(JSON)
+    mode: Mapped[str] = mapped_column(String(10))
+    language: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    corrected_by: Mapped[User | None] = relationship()
 
 
 class SurveyLink(db.Model):

@@ -40,8 +40,6 @@ class User(db.Model):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Part of the login cookie: changing it (new password, deactivation) ends every session.
     session_token: Mapped[str] = mapped_column(String(32), default=_new_session_token)
@@ -95,3 +93,17 @@ def verify_dummy_password(password: str) -> None:
 
 
 _DUMMY_HASH = _STRONG.hash(secrets.token_urlsafe(16))
+
+
+class LoginThrottle(db.Model):
+    """Failed logins for one e-mail address (known or not: the same answer for both) from one
+    client address. After LOGIN_MAX_FAILURES the next attempt waits, longer after each failure;
+    a stranger elsewhere cannot lock an account out, and nobody learns which e-mails have one.
+    Both keys are hashes: no e-mail or address in clear here."""
+
+    __tablename__ = "login_throttles"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the e-mail, lower-cased
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the client address
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

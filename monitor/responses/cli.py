@@ -21,6 +21,10 @@ def import_responses_command(file, version, dry_run, skip_invalid):
     as a;b;c with the first-marked first, rankings as code1;code2;code3; an empty cell is no
     answer). Re-importing updates each (case, wave) response in place; a response completed in
     the platform is never overwritten. Exits 1 when any row is invalid.
+
+    Also takes the submissions of the offline work list form (`monitor export worklist`) as ODK
+    Central's CSV export or KoboToolbox's ("XML values and headers") writes them, recognised
+    from the header; a submission imported before is skipped.
     """
     from monitor.csvimport import echo_report
     from monitor.responses.importing import import_responses

@@ -33,6 +33,11 @@ interviewer's form: `Response.imported` is false)
 is never overwritten: its row is an error. A response started in the platform but not completed
 is replaced by the imported one, with a warning.
 
+The work list form's submissions, as ODK Central and KoboToolbox export them, are recognised from
+the header and read into rows of this contract (monitor/responses/submissions.py); each is
+stored with its instance ID on the follow-up: imported again it is skipped, and a second,
+different submission for a follow-up is an error.
+
 Nothing is written on a dry run, or when a row is invalid without `skip_invalid`; a written import
 leaves one `response.import` audit entry. Messages are plain English: this is an administrator's
 command-line tool (the file-level messages shared with the returnee import are translated).
@@ -50,11 +55,11 @@ from monitor.csvimport import (
     ImportReport, RowError, batches, column_problems, lookup, open_table, run_import, table_rows,
 )
 from monitor.extensions import db
-from monitor.followups.operations import close, recode
+from monitor.followups.operations import close, mark_contacted, recode
 from monitor.followups.waves import all_waves
 from monitor.models import FollowUp, Response, Returnee, SampleDraw, SampleStratum, User, Wave
 from monitor.models.responses import MODES
-from monitor.responses import operations
+from monitor.responses import operations, submissions
 from monitor.returnees.parsing import InvalidValue, parse_case_code
 from scheduler.dispositions import UnknownReason, carries_answers, recorded
 from scheduler.planning import window
@@ -83,6 +88,8 @@ class _Row:
     response: Response | None  # the stored response this row updates
     first: bool  # the returnee's first response: asks the once-only modules
     stratum_size: int | None = None  # N_h of the stratum the case was sampled from, if given
+    instance_id: str | None = None  # an offline submission's (monitor/responses/submissions.py)
+    language: str | None = None  # the interview's language, when the submission says it
 
 
 def import_responses(data: bytes, *, version: int | None = None, dry_run: bool = False,
@@ -97,10 +104,11 @@ def import_responses(data: bytes, *, version: int | None = None, dry_run: bool =
         questionnaire = _questionnaire(version)
     except InvalidValue as problem:
         return ImportReport(errors=[RowError(0, str(problem))])
-    return run_import(data, lambda data, report: _read_rows(data, questionnaire, report, today),
+    details = {"questionnaire": questionnaire.key}  # the export format is added once recognised
+    return run_import(data, lambda data, report: _read_rows(data, questionnaire, report, today, details),
                       lambda rows, report: _write(rows, questionnaire, report), action="response.import",
                       dry_run=dry_run, skip_invalid=skip_invalid, user=user, actor=actor, filename=filename,
-                      details={"questionnaire": questionnaire.key})
+                      details=details)
 
 
 def _questionnaire(version: int | None) -> Questionnaire:
@@ -115,8 +123,14 @@ def _questionnaire(version: int | None) -> Questionnaire:
                            f"(published: {', '.join(map(str, published))})") from None
 
 
-def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, today: date) -> list[_Row]:
-    header, reader = open_table(data)
+def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, today: date,
+               details: dict | None = None) -> list[_Row]:
+    header, reader = open_table(submissions.unzipped(data))
+    source = submissions.recognise(header)
+    if source is not None:
+        if details is not None:
+            details["format"] = source.name
+        return _read_submissions(source, header, reader, questionnaire, report, today)
     item_codes = [item.code for item in questionnaire.items]
     problems = column_problems(header, FIXED_COLUMNS, FIXED_COLUMNS + (STRATUM_COLUMN,) + tuple(item_codes))
     if any(column not in FIXED_COLUMNS + (STRATUM_COLUMN,) and column not in item_codes for column in header):
@@ -137,7 +151,14 @@ def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, 
         raw_rows.append((line, raw))
     if report.rows == 0:
         raise InvalidValue(_("the file has a header but no rows"))
+    valid = _validate_rows(raw_rows, item_columns, questionnaire, report, today)
+    valid = _check_strata(valid, report)
+    report.errors.sort(key=lambda e: e.line)
+    return valid
 
+
+def _validate_rows(raw_rows, item_columns, questionnaire: Questionnaire, report: ImportReport,
+                   today: date) -> list[_Row]:
     returnees = lookup(Returnee.code, [raw["code"].strip() for _line, raw in raw_rows])
     ids = [r.id for r in returnees.values()]
     context = _Context(questionnaire=questionnaire, returnees=returnees, responses=_stored(Response, ids),
@@ -152,7 +173,74 @@ def _read_rows(data: bytes, questionnaire: Questionnaire, report: ImportReport, 
         else:
             report.warnings.extend(RowError(line, w, code) for w in warnings)
             valid.append(row)
-    valid = _check_strata(valid, report)
+    return valid
+
+
+def _read_submissions(source, header: list[str], reader, questionnaire: Questionnaire, report: ImportReport,
+                      today: date) -> list[_Row]:
+    """The rows of an ODK Central or KoboToolbox export (monitor/responses/submissions.py): each
+    submission once. One imported before, or repeated in the file (KoboToolbox keeps duplicates),
+    is skipped; a second, different submission for the same follow-up is an error."""
+    columns = submissions.Columns(source, header, questionnaire)
+    missing = [name for name in ("case", "consent") if name not in columns.field_at]
+    if missing:
+        raise InvalidValue(f"a {source.name} export, but not of the work list form: no column for "
+                           f"{', '.join(missing)}")
+    if columns.unknown:
+        report.warnings.append(RowError(0, f"columns not in the work list form of questionnaire {questionnaire.key}, "
+                                           f"ignored: {', '.join(columns.unknown[:20])}"))
+    read = [submissions.read(columns, line, cells, questionnaire) for line, cells in table_rows(reader, header, report)]
+    if report.rows == 0:
+        raise InvalidValue(_("the file has a header but no rows"))
+    stored = set()
+    for chunk in batches([s.instance_id for s in read if s.instance_id]):
+        stored.update(db.session.scalars(select(FollowUp.source_instance_id)
+                                         .where(FollowUp.source_instance_id.in_(chunk))))
+    by_id: dict[str, int] = {}
+    by_follow_up: dict[tuple[str, str], int] = {}
+    taken: dict[int, submissions.Submission] = {}
+    for submission in read:
+        line, code = submission.line, submission.raw["code"] or None
+        if submission.problems:
+            report.errors.extend(RowError(line, p, code) for p in submission.problems)
+            continue
+        reason = (submission.skip
+                  or ("imported before" if submission.instance_id in stored else None)
+                  or (f"the same submission as line {by_id[submission.instance_id]}"
+                      if submission.instance_id in by_id else None))
+        if reason:
+            report.skipped += 1
+            report.warnings.append(RowError(line, f"submission {submission.instance_id}: {reason}; skipped", code))
+            continue
+        by_id[submission.instance_id] = line
+        follow_up_key = (submission.raw["code"], submission.raw["wave"])
+        if follow_up_key in by_follow_up:
+            report.errors.append(RowError(line, f"a second submission for the {follow_up_key[1]} follow-up of this "
+                                                f"case (the first is on line {by_follow_up[follow_up_key]})", code))
+            continue
+        by_follow_up[follow_up_key] = line
+        taken[line] = submission
+
+    item_columns = [item.code for item in questionnaire.items]
+    valid = []
+    for row in _validate_rows([(s.line, s.raw) for s in taken.values()], item_columns, questionnaire, report, today):
+        submission = taken[row.line]
+        problem = None
+        if row.follow_up is None:
+            problem = f"the case has no {row.wave} follow-up: the key is not one of a work list export"
+        elif row.follow_up.source_instance_id not in (None, submission.instance_id):
+            problem = (f"the {row.wave} follow-up has a submission already ({row.follow_up.source_instance_id}, "
+                       "imported before): a second one is refused")
+        if problem:
+            report.errors.append(RowError(row.line, problem, row.code))
+            report.warnings = [w for w in report.warnings if w.line != row.line]
+            continue
+        row.completed_at = submission.completed_at
+        row.instance_id, row.language = submission.instance_id, submission.language
+        if row.disposition == "1.1" and questionnaire.missing_required(row.answers, row.first):
+            # stopped before the end: partial once the partial threshold is reached, else a break-off
+            row.disposition = "1.2" if questionnaire.partial_reached(row.answers, row.first) else "2.12"
+        valid.append(row)
     report.errors.sort(key=lambda e: e.line)
     return valid
 
@@ -432,6 +520,9 @@ def _write_rows(rows: list[_Row], questionnaire: Questionnaire, report: ImportRe
         elif response is not None:
             db.session.delete(response)  # the row says nobody answered
             response = None
+        if row.instance_id is not None:
+            follow_up.source_instance_id = row.instance_id
+            mark_contacted(follow_up, row.completed_at)  # consent was answered, either way
         # Either way the response (if any) is scored and flagged as the row's code says.
         if follow_up.state != "closed":
             close(follow_up, "imported", actor="import", at=row.completed_at, code=row.disposition)
@@ -459,6 +550,7 @@ def _fill(response: Response, row: _Row, questionnaire: Questionnaire) -> None:
     response.questionnaire_code = questionnaire.code
     response.questionnaire_version = questionnaire.version
     response.mode = row.mode
+    response.language = row.language or response.language
     response.first_follow_up = row.first
     response.interviewer_id = None
     response.reached_module = None

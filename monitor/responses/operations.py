@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import aliased
 
+from monitor.attention.operations import follow_flags
 from monitor.extensions import db
 from monitor.models import FollowUp, Response, ResponseAnswer, ResponseFlag, ResponseScore, Returnee, ScoringVersion, User
 from monitor.models.types import utcnow
@@ -88,7 +89,17 @@ def save_answers(response: Response, items: list[Item], answers: dict) -> None:
     """Store the answers to `items` (a page, or the whole questionnaire): an item left empty is
     cleared, items not in `items` are kept as they are."""
     codes = {item.code for item in items}
-    response.answer_rows = [row for row in response.answer_rows if row.item not in codes]
+    # Lock the response before reading its answers (an UPDATE: the row's lock on PostgreSQL, the
+    # database's write lock on SQLite), so two presses of one page replace the answers in turn
+    # and never add them twice; the unique index on an answer's identity stands behind it.
+    # The old rows go in one DELETE before the new ones are added (the unit of work would insert
+    # first, against the index).
+    db.session.execute(update(Response).where(Response.id == response.id).values(updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(ResponseAnswer).where(ResponseAnswer.response_id == response.id,
+                                                    ResponseAnswer.item.in_(sorted(codes)))
+                       .execution_options(synchronize_session=False))
+    db.session.refresh(response, ["answer_rows"])
     for item in items:
         value = answers.get(item.code)
         if value not in (None, "", []):
@@ -98,10 +109,12 @@ def save_answers(response: Response, items: list[Item], answers: dict) -> None:
 
 def apply_scores(response: Response, version: int | None = None) -> bool:
     """Compute and store the scores (under `version`, by default the newest scoring version: the
-    rules in force) and the red flags, as the follow-up's disposition says; True when anything
-    changed. Complete and partial responses are scored; a break-off keeps its answers and raises
-    red flags from them (the partner must act whatever the score); a refusal, a non-contact and
-    the like have neither (a flag rule on a missing answer must not fire)."""
+    rules in force) and the red flags, as the follow-up's disposition says; True when scores or
+    flags changed. Complete and partial responses are scored; a break-off keeps its answers and
+    raises red flags from them (the partner must act whatever the score); a refusal, a
+    non-contact and the like have neither (a flag rule on a missing answer must not fire).
+    Every way a flag appears passes here, so here a new flag of a live response opens its
+    needs-attention item (monitor/attention)."""
     version = version or ScoringVersion.newest_number()
     questionnaire = questionnaire_of(response)
     before = (response.scores_in(version), response.flags)
@@ -119,6 +132,7 @@ def apply_scores(response: Response, version: int | None = None) -> bool:
         setattr(row, dimension, value)
     response.flag_rows = [kept for kept in response.flag_rows if kept.flag in flags] + [
         ResponseFlag(flag=code) for code in sorted(flags - {r.flag for r in response.flag_rows})]
+    follow_flags(response, flags)
     return before != (response.scores_in(version), sorted(flags))
 
 

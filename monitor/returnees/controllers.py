@@ -6,26 +6,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from monitor import audit, codes
+from monitor import audit, codes, formatting
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
+from monitor.responses import corrections
+from monitor.responses.operations import questionnaire_of
 from monitor.returnees import operations
 from monitor.returnees.forms import (
     ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
 )
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
-from surveys import registry
+from monitor.web_input import page_number
 from surveys.translation import translator
 
 PAGE_SIZE = 50
-
-
-def flag_labels() -> dict[str, str]:
-    """Red-flag labels in the staff member's language (the flags are defined with the questionnaire)."""
-    staff_t = translator(str(get_locale()))
-    return {flag.code: staff_t(flag.label) for q in registry.all_versions().values() for flag in q.flags}
 
 
 @require("returnees.read")
@@ -58,7 +54,7 @@ def index():
         stmt = stmt.where(Returnee.do_not_contact)
 
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number(request.args)
     returnees = db.session.scalars(
         stmt.order_by(Returnee.return_date.desc(), Returnee.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
@@ -89,12 +85,34 @@ def _render_detail(returnee: Returnee, show_contact: bool):
                                    .order_by(Response.started_at)).all()
     follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.returnee_id == returnee.id)
                                     .order_by(FollowUp.due_date)).all()
+    # Needs attention: the open items first (oldest first), then what was done, latest first.
+    items = [item for response in responses for item in response.attention_items]
+    items = (sorted((i for i in items if i.is_open), key=lambda i: i.opened_at)
+             + sorted((i for i in items if not i.is_open), key=lambda i: i.closed_at, reverse=True))
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
-        follow_ups=follow_ups,
-        flag_labels=flag_labels(),
+        follow_ups=follow_ups, attention_items=items,
+        correctable={r.id for r in responses if corrections.correctable(r)},
+        histories={r.id: _readable_history(r) for r in responses},
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
         dnc_form=DoNotContactForm(prefix="dnc"))
+
+
+def _readable_history(response: Response) -> list[tuple[corrections.Correction, list[tuple[str, str, str]]]]:
+    """A response's corrections with each changed answer as (question, before, after) in the
+    staff member's language; free text only for those who may correct it."""
+    found = corrections.history(response)
+    if not found:
+        return []
+    questionnaire = questionnaire_of(response)
+    staff_t = translator(str(get_locale()))
+    show_text = can(current_user, "returnees.edit")
+    order = {item.code: n for n, item in enumerate(questionnaire.items)}  # as the questions are asked
+    return [(correction, [(corrections.item_label(questionnaire, code, staff_t),
+                           corrections.readable(questionnaire, code, before, staff_t, show_text=show_text),
+                           corrections.readable(questionnaire, code, after, staff_t, show_text=show_text))
+                          for code, before, after in sorted(correction.changes, key=lambda c: order.get(c[0], 0))])
+            for correction in found]
 
 
 @require("returnees.contact")
@@ -181,5 +199,6 @@ def import_csv():
                                   user=current_user, filename=upload.filename or "")
         if report.written:
             flash(_("Import done: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
-                    created=report.created, updated=report.updated, unchanged=report.unchanged), "success")
+                    created=formatting.number(report.created), updated=formatting.number(report.updated),
+                    unchanged=formatting.number(report.unchanged)), "success")
     return render_template("returnees/import.html", form=form, report=report)

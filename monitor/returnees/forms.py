@@ -53,14 +53,15 @@ class ReturneeForm(FlaskForm):
     children = IntegerField(_l("Children in the household"), validators=[Optional(), NumberRange(0, 50)])
     vulnerabilities = MultiCheckboxField(_l("Vulnerabilities"))
     support_package = SelectField(_l("Support package"), validators=[Optional()])
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=40)],
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)], render_kw={"dir": "auto"})
+    phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=40)], render_kw={"dir": "ltr"},
                         description=_l("International format (+995...) or the country's own format."))
 
     def __init__(self, *args, organisations=(), show_organisations=True, has_stored_phone=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.destination_country.choices = country_choices()
-        self.language.choices = list(codes.RETURNEE_LANGUAGES.items())
+        self.language.choices = [(code, name, {"lang": code.replace("_", "-"), "dir": "auto"})
+                                 for code, name in codes.RETURNEE_LANGUAGES.items()]
         self.preferred_channel.choices = _choices(codes.CHANNELS)
         self.sex.choices = _choices(codes.SEXES, blank=True)
         self.vulnerabilities.choices = _choices(codes.VULNERABILITIES)
@@ -115,7 +116,7 @@ class ConsentForm(FlaskForm):
     channels = MultiCheckboxField(_l("Channels"), choices=[("sms", _l("SMS link")), ("phone", _l("Phone call"))])
     method = SelectField(_l("How it was given"), choices=[
         ("written", _l("Signed form")), ("verbal", _l("Verbal, noted by staff"))])
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)],
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)], render_kw={"dir": "auto"},
                          description=_l("No names or phone numbers here."))
 
     def validate_channels(self, field):

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from monitor import codes
+from monitor import codes, formatting
 from monitor.csvimport import ImportReport, RowError, column_problems, lookup, open_table, run_import, table_rows
 from monitor.extensions import db
 from monitor.models import Organisation, Returnee, User
@@ -186,7 +186,7 @@ def _update_consent(returnee: Returnee, row: _Row, report: ImportReport, user, a
                                                               "give it again"))):
         if since is not None:
             if row.consent:
-                report.warnings.append(RowError(row.line, str(message) % {"date": since.date().isoformat()}, row.code))
+                report.warnings.append(RowError(row.line, str(message) % {"date": formatting.day(since)}, row.code))
             return False
     if sorted(row.consent) == sorted(returnee.consent_channels):
         return False

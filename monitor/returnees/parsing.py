@@ -143,8 +143,10 @@ def parse_int(value: str, what: str, low: int, high: int) -> int | None:
         return None
     if not re.fullmatch(r"[0-9]+", value):
         raise InvalidValue(_("column %(what)s: %(value)s is not a whole number", what=what, value=repr(value[:20])))
-    number = int(value)
-    if not low <= number <= high:
+    # A digit string longer than the bound is out of range without being read (Python refuses
+    # to read one of over 4,300 digits, and the message shows at most 20).
+    number = int(value) if len(value.lstrip("0")) <= len(str(high)) else None
+    if number is None or not low <= number <= high:
         raise InvalidValue(_("column %(what)s: %(value)s is out of range (%(low)s to %(high)s)",
-                             what=what, value=number, low=low, high=high))
+                             what=what, value=value[:20], low=low, high=high))
     return number

@@ -2,6 +2,8 @@
 saying nothing about return or migration (PRODUCT.md, "Trust, privacy, safety")."""
 from __future__ import annotations
 
+import unicodedata
+
 from surveys.items import N_ as q_  # the questionnaire domain (not the staff one)
 from surveys.translation import translator
 
@@ -29,7 +31,9 @@ HELP_WORDS = frozenset({"HELP", "INFO", "AIDE", "HULP", "ПОМОЩЬ", "ДОП�
 
 
 def keyword(body: str) -> str:
-    """stop, start, help or other, from the text a returnee sent."""
+    """stop, start, help or other, from the text a returnee sent (fullwidth and compatibility
+    forms, "ＳＴＯＰ", read as their plain letters)."""
+    body = unicodedata.normalize("NFKC", body)
     word = "".join(c for c in body.strip().upper() if c.isalnum())
     first = body.strip().split()[0].upper().strip(".!,;:") if body.strip() else ""
     for candidate in (word, first):

@@ -19,6 +19,7 @@ from monitor.models import InboundMessage, Returnee, SmsMessage
 from monitor.models.types import utcnow
 from monitor.returnees.parsing import InvalidValue, parse_phone
 from monitor.sms.texts import keyword, reply_text
+from monitor.web_input import without_control_characters
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -40,17 +41,23 @@ def signed(view):
     return csrf.exempt(wrapped)
 
 
+def _field(name: str, length: int) -> str:
+    """A webhook field as stored: control characters stripped (never refused: a STOP must not be
+    lost), cut to its column, so the duplicate check compares what is stored."""
+    return without_control_characters(request.form.get(name, ""))[:length]
+
+
 @bp.route("/twilio/status", methods=["POST"])
 @signed
 def status():
-    sid, new = request.form.get("MessageSid", ""), request.form.get("MessageStatus", "")
+    sid, new = _field("MessageSid", 64), _field("MessageStatus", 20)
 
     def apply():
         message = db.session.scalar(select(SmsMessage).where(SmsMessage.provider_id == sid)) if sid else None
         if message is not None and new in _RANK and _RANK[new] > _RANK.get(message.status, -1):
             message.status = new
-            if request.form.get("ErrorCode"):
-                message.error_code = request.form["ErrorCode"][:16]
+            if _field("ErrorCode", 16):
+                message.error_code = _field("ErrorCode", 16)
             if new in ("failed", "undelivered"):  # a delivery failure is an attempt of its follow-up
                 record_sms_failure(message, message.error_code, actor="twilio")
             db.session.commit()
@@ -67,9 +74,9 @@ def _twiml(text: str | None):
 @bp.route("/twilio/inbound", methods=["POST"])
 @signed
 def inbound():
-    sid, body = request.form.get("MessageSid", ""), request.form.get("Body", "")
+    sid, body = _field("MessageSid", 64), _field("Body", 1600)
     try:
-        sender = parse_phone(request.form.get("From", ""), None)
+        sender = parse_phone(_field("From", 40), None)
     except InvalidValue:
         sender = None
     if not sid or not sender:
@@ -83,8 +90,8 @@ def inbound():
         returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup == lookup)
                                        .order_by(Returnee.id)).all()
         now = utcnow()
-        db.session.add(InboundMessage(provider_id=sid[:64], returnee_id=returnees[0].id if returnees else None,
-                                      from_lookup=lookup, body=body[:1600], kind=kind, received_at=now))
+        db.session.add(InboundMessage(provider_id=sid, returnee_id=returnees[0].id if returnees else None,
+                                      from_lookup=lookup, body=body, kind=kind, received_at=now))
         for returnee in returnees:
             if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
                 opt_out(returnee, actor="returnee", via="sms", at=now)

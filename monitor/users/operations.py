@@ -4,6 +4,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from zxcvbn import zxcvbn
 
 from monitor import audit, codes
 from monitor.extensions import db
@@ -22,9 +23,18 @@ def normalise_email(email: str) -> str:
         raise UserError(_("%(email)s is not a valid e-mail address.", email=email.strip()[:254])) from None
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, email: str) -> None:
+    """Long enough, not made of the e-mail address, and not easy to guess: zxcvbn's estimate
+    (its lists of the most common passwords, names, words, keyboard patterns and dates) must be
+    at least "somewhat guessable" (score 2 of 4)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(_("Use at least %(n)d characters for the password.", n=MIN_PASSWORD_LENGTH))
+    email = email.strip().lower()
+    local = email.partition("@")[0]
+    if email and (email in password.lower() or (len(local) >= 3 and local in password.lower())):
+        raise UserError(_("The password must not contain the e-mail address."))
+    if zxcvbn(password[:100], user_inputs=[email, local])["score"] < 2:
+        raise UserError(_("This password is too common or too easy to guess: use a few unrelated words."))
 
 
 def check_role(role: str, organisation: Organisation | None) -> None:
@@ -47,7 +57,7 @@ def create_user(email: str, password: str, role: str, organisation: Organisation
                 locale: str | None = None, by: User | None = None, actor: str | None = None) -> User:
     email = normalise_email(email)
     check_role(role, organisation)
-    check_password_strength(password)
+    check_password_strength(password, email)
     if db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise UserError(_("There is already an account for %(email)s.", email=email))
     user = User(email=email, role=role, organisation=organisation, locale=locale)
@@ -67,7 +77,7 @@ def update_user(user: User, *, role: str, organisation: Organisation | None, act
             setattr(user, name, value)
             changed.append(name)
     if password:
-        check_password_strength(password)
+        check_password_strength(password, user.email)
         user.set_password(password)
         changed.append("password")
     if "active" in changed or "role" in changed or "organisation" in changed:

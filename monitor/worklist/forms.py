@@ -44,3 +44,9 @@ class FilterForm(FlaskForm):
     status = SelectField(_l("Status"), validators=[Optional()])
     local_partner = SelectField(_l("Local partner"), validators=[Optional()])
     organisation = StringField()  # admins: the organisation whose list this is
+
+
+class ExportForm(FlaskForm):
+    """The work list for KoboCollect / ODK Collect: a POST, so that each download is audited."""
+
+    organisation = HiddenField()  # admins: the organisation whose list it is; staff: their own when empty
