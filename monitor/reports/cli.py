@@ -43,7 +43,7 @@ def _date(_ctx, _param, value):
 @click.option("--sex", "sexes", multiple=True, help="f, m, x.")
 @click.option("--vulnerability", "vulnerabilities", multiple=True, help="Vulnerability category (any of them).")
 @click.option("--by", "by", default=None, help="Break down by: wave,channel,country,partner,local_partner,sex,quarter.")
-@click.option("--weighted", is_flag=True, help="Response counts weighted by base weights 1/π.")
+@click.option("--weighted", is_flag=True, help="Counts weighted by base weights 1/π (response, heard, factors).")
 @click.option("--publication", is_flag=True, help="Disclosure control: suppress small counts (README, Methods).")
 @click.option("--threshold", type=click.IntRange(min=2), default=None,
               help="Suppression threshold (default REPORT_SUPPRESSION_THRESHOLD, 5).")
@@ -78,13 +78,15 @@ def build(kind: str, flt: ReportFilter, by, weighted: bool, threshold: int | Non
 def render(header: list[str], rows: list[list], fmt: str) -> str:
     if fmt == "json":
         return json.dumps([dict(zip(header, row)) for row in rows], ensure_ascii=False, indent=1) + "\n"
-    cells = [[_text(value) for value in row] for row in rows]
     if fmt == "csv":
+        cells = [[_text(value) for value in row] for row in rows]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(cells)
         return out.getvalue()
+    # a table for reading: 4 decimals
+    cells = [[_text(round(value, 4) if isinstance(value, float) else value) for value in row] for row in rows]
     widths = [max(len(str(h)), *(len(row[i]) for row in cells)) if cells else len(str(h))
               for i, h in enumerate(header)]
     lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip()]

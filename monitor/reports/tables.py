@@ -146,9 +146,8 @@ def response(flt: ReportFilter, by: Sequence[str] = RESPONSE_BY, weighted: bool 
             counts[category(disposition)] += count
     rows = []
     for (wave, channel, country, partner), counts in sorted(cells.items(), key=lambda kv: _order(kv[0])):
-        if weighted:
-            counts = {c: round(v, 2) for c, v in counts.items()}
-        rows.append(ResponseRow(wave, channel, country, partner, counts, rates(counts)))
+        shown = {c: round(v, 2) for c, v in counts.items()} if weighted else counts
+        rows.append(ResponseRow(wave, channel, country, partner, shown, rates(counts)))
     return rows
 
 
