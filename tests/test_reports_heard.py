@@ -29,16 +29,22 @@ def answers_fixture():
 
 def test_heard_by_group(app, orgs):
     answers_fixture()
-    rows = [(r.key["country"], r.key["partner"], r.group, r.answered, r.every, r.every_share, r.first, r.first_share)
-            for r in heard(ReportFilter())]
+    rows = [(r.key["country"], r.key["partner"], r.group, r.channel, r.answered, r.every, r.every_share, r.first,
+             r.first_share) for r in heard(ReportFilter())]
     assert rows == [
-        ("AM", "iom", "authorities", 1, 1, 1.0, 1, 1.0),
-        ("GE", "caritas", "return_services", 3, 2, 0.6667, 1, 0.3333),
-        ("GE", "caritas", "word_of_mouth", 3, 2, 0.6667, 1, 0.3333),  # two of its channels count once
-        ("GE", "caritas", "information_material", 3, 1, 0.3333, 1, 0.3333),
+        ("AM", "iom", "authorities", "all", 1, 1, 1.0, 1, 1.0),
+        ("AM", "iom", "authorities", "embassy", 1, 1, 1.0, 1, 1.0),
+        ("GE", "caritas", "return_services", "all", 3, 2, 0.6667, 1, 0.3333),
+        ("GE", "caritas", "return_services", "return_desk", 3, 1, 0.3333, 1, 0.3333),
+        ("GE", "caritas", "return_services", "iom_staff", 3, 1, 0.3333, 0, 0.0),
+        ("GE", "caritas", "word_of_mouth", "all", 3, 2, 0.6667, 1, 0.3333),  # two of its channels count once
+        ("GE", "caritas", "word_of_mouth", "family_friends", 3, 2, 0.6667, 1, 0.3333),
+        ("GE", "caritas", "word_of_mouth", "other_migrants", 3, 1, 0.3333, 0, 0.0),
+        ("GE", "caritas", "information_material", "all", 3, 1, 0.3333, 1, 0.3333),
+        ("GE", "caritas", "information_material", "poster_flyer", 3, 1, 0.3333, 1, 0.3333),
     ]
     weighted = {r.group: (r.answered, r.every, r.first) for r in heard(ReportFilter(countries=("GE",)), (),
-                                                                         weighted=True)}
+                                                                         weighted=True) if r.channel == "all"}
     assert weighted == {"return_services": (8.0, 4.0, 2.0), "word_of_mouth": (8.0, 4.0, 2.0),
                         "information_material": (8.0, 4.0, 4.0)}
 
@@ -54,8 +60,8 @@ def test_decision_factors(app, orgs):
     out = invoke(app, "report", "factors", "--by", "partner", "--format", "csv").output.splitlines()
     assert out[:2] == ["partner,factor,group,rank1,rank2,rank3,score", "caritas,family_at_home,family_and_home,2,1,0,8"]
     published = invoke(app, "report", "heard", "--by", "country", "--publication", "--format", "csv").output
-    assert published.splitlines()[:3] == ["country,group,answered,every,every_share,first,first_share",
-                                          "AM,authorities,<5,<5,<5,<5,<5", "GE,return_services,<5,<5,<5,<5,<5"]
+    assert published.splitlines()[:3] == ["country,group,channel,answered,every,every_share,first,first_share",
+                                          "AM,authorities,all,<5,<5,<5,<5,<5", "AM,authorities,embassy,<5,<5,<5,<5,<5"]
 
 
 def test_trends_by_quarter(app, orgs):

@@ -71,11 +71,11 @@ def outcomes(flt: ReportFilter, by, weighted: bool, threshold: int | None):
 
 def heard(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     by = tuple(by) if by is not None else ("country", "partner")
-    header = [*by, "group", "answered", "every", "every_share", "first", "first_share"]
-    rows = [[*(r.key[name] for name in by), r.group, r.answered, r.every, r.every_share, r.first, r.first_share]
-            for r in tables.heard(flt, by, weighted)]
+    header = [*by, "group", "channel", "answered", "every", "every_share", "first", "first_share"]
+    rows = [[*(r.key[name] for name in by), r.group, r.channel, r.answered, r.every, r.every_share, r.first,
+             r.first_share] for r in tables.heard(flt, by, weighted)]
     if threshold:
-        k = len(by)
+        k = len(by) + 1
         rows = [suppression.suppress_counts(row, threshold, counts=(k + 1, k + 2, k + 4),
                                             rates={k + 3: k + 2, k + 5: k + 4},
                                             denominators={k + 3: k + 1, k + 5: k + 1})

@@ -311,10 +311,11 @@ def _groups_of(item_code: str) -> dict[str, str]:
 class HeardRow:
     key: dict[str, str]
     group: str  # a reporting group of the questionnaire (word_of_mouth, ...)
+    channel: str  # `all` for the group's row, else one of its channels (an option code)
     answered: float  # respondents who answered the question
-    every: float  # respondents who named a channel of the group
+    every: float  # respondents who named the channel, or a channel of the group
     every_share: float | None
-    first: float  # respondents whose first channel is in the group
+    first: float  # respondents who named it (or one of the group) first
     first_share: float | None
 
 
@@ -323,8 +324,9 @@ def _key(by, values, codes) -> tuple:
 
 
 def heard(flt: ReportFilter, by: Sequence[str] = ("country", "partner"), weighted: bool = False) -> list[HeardRow]:
-    """How respondents heard of the programme, by reporting group: every channel named, and the
-    first. Shares of the respondents who answered the question (4 decimals)."""
+    """How respondents heard of the programme: per reporting group (a respondent counts once per
+    group), then each of its channels; every channel named, and the first. Shares of the
+    respondents who answered the question (4 decimals); groups and channels by count, descending."""
     by = check_by(by)
     codes, groups = _codes(), _groups_of(HEARD_ITEM)
     answered = {_key(by, row[:-1], codes): row[-1]
@@ -333,15 +335,29 @@ def heard(flt: ReportFilter, by: Sequence[str] = ("country", "partner"), weighte
              for row in aggregates.group_counts(flt, by, HEARD_ITEM, groups, weighted=weighted)}
     first = {(_key(by, row[:-2], codes), row[-2]): row[-1]
              for row in aggregates.group_counts(flt, by, HEARD_ITEM, groups, first_only=True, weighted=weighted)}
+    channels: dict[tuple, list[float]] = defaultdict(lambda: [0, 0])  # (key, option) -> [every, first]
+    for *values, position, code, count in aggregates.option_counts(flt, by, HEARD_ITEM, weighted):
+        counts = channels[(_key(by, values, codes), code)]
+        counts[0] += count
+        if position == 0:
+            counts[1] += count
     order = list(dict.fromkeys(groups.values()))
+    options = list(groups)
+
+    def row(key, group, channel, n_every, n_first):
+        base = answered[key]
+        return HeardRow(dict(zip(by, key)), group, channel, _round(base, weighted), _round(n_every, weighted),
+                        _share(n_every, base), _round(n_first, weighted), _share(n_first, base))
+
     rows = []
     for key in sorted(answered, key=_order):
-        base = answered[key]
-        for group in sorted({g for k, g in every if k == key}, key=lambda g: (-every[(key, g)], order.index(g)
-                                                                              if g in order else len(order), g)):
-            n_every, n_first = every[(key, group)], first.get((key, group), 0)
-            rows.append(HeardRow(dict(zip(by, key)), group, _round(base, weighted), _round(n_every, weighted),
-                                 _share(n_every, base), _round(n_first, weighted), _share(n_first, base)))
+        for group in sorted({g for k, g in every if k == key},
+                            key=lambda g: (-every[(key, g)], order.index(g) if g in order else len(order), g)):
+            rows.append(row(key, group, ALL, every[(key, group)], first.get((key, group), 0)))
+            members = [code for (k, code) in channels if k == key and groups.get(code, code) == group]
+            for code in sorted(members, key=lambda c: (-channels[(key, c)][0], options.index(c) if c in options
+                                                       else len(options), c)):
+                rows.append(row(key, group, code, *channels[(key, code)]))
     return rows
 
 
