@@ -68,6 +68,7 @@ def test_filter_for_a_user(app, users):
     assert ReportFilter.for_user(users["analyst"], waves=("m6",)) == ReportFilter(waves=("m6",))
     assert ReportFilter.for_user(users["caritas-ge"]).organisation == "caritas-ge"
     assert ReportFilter.for_user(users["admin"]).organisation is None
+    assert ReportFilter(countries=["GE", ""], waves="m6") == ReportFilter(countries=("GE",), waves=("m6",))
 
 
 def test_every_filter(app, orgs):

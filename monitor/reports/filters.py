@@ -47,6 +47,14 @@ class ReportFilter:
     vulnerabilities: tuple[str, ...] = ()  # any of these categories
     organisation: str | None = None  # scope: what this organisation's staff may see
 
+    def __post_init__(self):
+        # Lists from a form or a query string are welcome: stored as tuples, the filter stays hashable.
+        for name in ("waves", "countries", "partners", "local_partners", "channels", "sexes", "vulnerabilities"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(v for v in value if v))
+
     @classmethod
     def for_user(cls, user, **values) -> ReportFilter:
         """The filter a staff member's page uses: partner staff see their organisation's cases."""
