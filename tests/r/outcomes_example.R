@@ -34,6 +34,8 @@ figure <- function(design, variable, share, label, by) {
       list(name = paste0(label, ":", paste(unlist(key), collapse = "/")), d = design[keep, ])
     })
   }
+  estimates <- c()
+  ses <- c()
   for (g in groups) {
     n <- nrow(g$d$variables)
     if (share) {
@@ -41,11 +43,23 @@ figure <- function(design, variable, share, label, by) {
       x <- attr(suppressWarnings(svyciprop(f, g$d, method = "xlogit", df = df)), "ci")
       l <- attr(svyciprop(f, g$d, method = "logit", df = df), "ci")
       out(g$name, variable, n, coef(m), SE(m), x[1], x[2], l[1], l[2])
+      estimates <- c(estimates, coef(m))
+      ses <- c(ses, SE(m))
     } else {
       m <- svymean(f, g$d)
       ci <- confint(m, df = df)
       out(g$name, variable, n, coef(m), SE(m), ci[1], ci[2])
+      estimates <- c(estimates, coef(m))
+      ses <- c(ses, SE(m))
     }
+  }
+  # the domains one by one agree with svyby, as the README writes the call
+  if (!is.null(by)) {
+    b <- if (share) svyby(f, by, design, svyciprop, method = "logit", df = df)
+         else svyby(f, by, design, svymean, na.rm = TRUE)
+    tolerance <- if (share) 1e-8 else 1e-12  # svyciprop's logit is a fitted glm
+    stopifnot(isTRUE(all.equal(sort(unname(coef(b))), sort(unname(estimates)), tolerance = tolerance)),
+              isTRUE(all.equal(sort(unname(SE(b))), sort(unname(ses)), tolerance = 1e-6)))
   }
 }
 for (name in names(domains)) {
