@@ -7,7 +7,7 @@ PORT ?= 5000
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run test bench install translations compile-translations chromium postgres clean
+.PHONY: run test bench install translations compile-translations chromium r-survey postgres clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,10 +49,14 @@ run: compile-translations
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
+# R with the survey package: tests/test_reports_estimator.py checks the estimator against it.
+r-survey:
+	@Rscript -e 'library(survey)' >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq r-base-core r-cran-survey)
+
 postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start || true
 
-test: install compile-translations chromium postgres
+test: install compile-translations chromium r-survey postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install compile-translations postgres

@@ -26,7 +26,9 @@ def register_commands(app: Flask) -> None:
                     plan_command, dispatch_command, sample_report_command, scheduler_command):
         app.cli.add_command(command)
     from monitor.organisations_cli import organisations_command
+    from monitor.reports.cli import report_command
     app.cli.add_command(organisations_command)
+    app.cli.add_command(report_command)
 
 
 @click.command("create-user")

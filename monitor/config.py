@@ -96,6 +96,14 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         if missing:
             raise ConfigError("SMS_BACKEND=twilio needs " + ", ".join(missing))
 
+    try:
+        suppression_threshold = int(env.get("REPORT_SUPPRESSION_THRESHOLD", "5"))
+    except ValueError:
+        suppression_threshold = 0
+    if suppression_threshold < 2:
+        raise ConfigError("REPORT_SUPPRESSION_THRESHOLD must be a whole number of at least 2 (5 by default, "
+                          "10 for the stricter statistical-office rule)")
+
     config = {
         "MONITOR_ENV": environment,
         "TESTING": environment == "testing",
@@ -128,6 +136,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
+        # Disclosure control of published figures: counts under it are shown as "<5".
+        "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
     }
 
     if production:

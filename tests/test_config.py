@@ -59,6 +59,8 @@ def test_production_refuses_a_short_secret(tmp_path):
     ({"MONITOR_ENV": "staging"}, "MONITOR_ENV"),
     ({"SMS_BACKEND": "carrier-pigeon"}, "SMS_BACKEND"),
     ({"DATA_ENCRYPTION_KEY": "not-a-key"}, "Fernet"),
+    ({"REPORT_SUPPRESSION_THRESHOLD": "five"}, "REPORT_SUPPRESSION_THRESHOLD"),
+    ({"REPORT_SUPPRESSION_THRESHOLD": "1"}, "REPORT_SUPPRESSION_THRESHOLD"),
 ])
 def test_bad_values_are_named(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):
