@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from monitor import codes
-from monitor.config import load_config
+from monitor.config import config_warnings, load_config
 from monitor.extensions import babel, cipher, csrf, db, limiter, login_manager, migrate
 from monitor.web_input import has_control_characters
 
@@ -29,6 +29,8 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
                 instance_relative_config=True)
     app.config.update(load_config(env, instance_path=app.instance_path))
+    for warning in config_warnings(app.config):
+        app.logger.warning("configuration: %s", warning)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})
 
