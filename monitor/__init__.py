@@ -1,11 +1,13 @@
 """The post-return monitoring web application."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask import Flask, current_app, has_request_context, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from monitor import codes
 from monitor.config import config_warnings, load_config
-from monitor.extensions import babel, cipher, csrf, db, limiter, login_manager, migrate
+from monitor.extensions import babel, cipher, compress, csrf, db, limiter, login_manager, migrate
 from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     cipher.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     _init_login(app)
 
@@ -128,6 +131,7 @@ def _init_templates(app: Flask) -> None:
 
     from monitor import formatting
 
+    app.jinja_env.globals["static_url"] = _static_url
     app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
                                  get_locale=get_locale, text_direction=formatting.direction,
                                  staff_languages=formatting.staff_languages,
@@ -136,6 +140,17 @@ def _init_templates(app: Flask) -> None:
     # Dates and numbers as the user's language writes them: {{ x|date }}, {{ x|datetime }},
     # {{ x|number }}, {{ x|number(2) }}, {{ x|percent }} (monitor/formatting.py).
     app.jinja_env.filters.update(formatting.FILTERS)
+
+
+def _static_url(filename: str) -> str:
+    """A static file's address with its content's hash (`?v=...`): cached for a year by the
+    browser, and a new address as soon as the file changes."""
+    return url_for("static", filename=filename, v=_content_hash(filename))
+
+
+@functools.cache
+def _content_hash(filename: str) -> str:
+    return hashlib.sha256((Path(current_app.static_folder) / filename).read_bytes()).hexdigest()[:12]
 
 
 def _init_errors(app: Flask) -> None:
@@ -201,7 +216,13 @@ def _init_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["MONITOR_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static" and (current_user.is_authenticated or request.blueprint == "respond"):
+        if request.endpoint == "static" and response.status_code == 200:
+            filename = (request.view_args or {}).get("filename", "")
+            if request.args.get("v") and request.args["v"] == _content_hash(filename):
+                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            else:
+                response.headers["Cache-Control"] = "no-cache"
+        elif current_user.is_authenticated or request.blueprint == "respond":
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.
             response.headers["Cache-Control"] = "no-store"
