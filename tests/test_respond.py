@@ -295,3 +295,44 @@ def test_pages_are_sent_compressed_and_the_stylesheet_is_cached_by_its_hash(app,
         assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
         # Without the hash (or with an old one) the browser asks again each time.
         assert phone.get("/static/css/respond.css?v=000000000000")[2]["Cache-Control"] == "no-cache"
+
+
+def _statements(app, request) -> list[str]:
+    """The SQL statements one request runs (an executemany counts once)."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with app.app_context():
+            response = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code in (200, 302), response.status_code
+    return seen
+
+
+def test_a_returnee_page_runs_at_most_three_statements_and_a_saved_page_six(app, link):
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    phone.answer("housing", PAGES["housing"])
+    # Reading a page: the link with its returnee and partners; the follow-up with its response;
+    # the answers. Nothing else is loaded (vulnerabilities, scores, flags, needs, events).
+    shown = _statements(app, lambda: phone.client.get(f"/s/{link}/income"))
+    assert len(shown) <= 3, shown
+    page = phone.client.get(f"/s/{link}/income")
+    token = TOKEN_FIELD.search(page.get_data(as_text=True)).group(1)
+    income = PAGES["income"]
+    saved = _statements(app, lambda: phone.client.post(f"/s/{link}/income", data={
+        "csrf_token": token, "shown": list(income), "action": "next", **income}))
+    # The same three (the follow-up locked), one DELETE and one INSERT of the page's answers, one
+    # UPDATE of where the returnee got to.
+    assert len(saved) <= 6, saved
+    db.session.expire_all()
+    assert stored_answers(the_response())["income_sources"] == ["work", "family"]
