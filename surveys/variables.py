@@ -36,6 +36,10 @@ from surveys.definition import Questionnaire
 from surveys.items import DONT_KNOW, PREFER_NOT_TO_SAY, Item
 
 MAX_NAME = 28
+# The case and design columns of the responses export, before the flags and the items.
+CASE_COLUMNS = ("code", "wave", "country", "partner", "local_partner", "cohort", "sex", "vulnerabilities", "channel",
+                "mode", "aapor", "stratum", "N_h", "probability", "weight", "scoring_version", "score_economic",
+                "score_social", "score_psychosocial", "score_composite")
 SPECIAL_CODES = {DONT_KNOW: 97, PREFER_NOT_TO_SAY: 98}
 YES_NO = {"yes": 1, "no": 0}
 
@@ -116,3 +120,17 @@ def variable_names(keys: Iterable[str]) -> dict[str, str]:
         taken.add(name.lower())
         names[key] = name
     return names
+
+
+def column_names(versions: Iterable[Questionnaire]) -> dict[str, str]:
+    """key -> variable name for every column of the responses export over `versions`: the case
+    columns, `flag:<code>` for the newest version's flags, then `item_columns`."""
+    versions = sorted(versions, key=lambda q: q.version)
+    flags = [f"flag:{flag.code}" for flag in versions[-1].flags] if versions else []
+    return variable_names([*CASE_COLUMNS, *flags, *(c.key for c in item_columns(versions))])
+
+
+def versions_through(questionnaire: Questionnaire, published: Iterable[Questionnaire]) -> list[Questionnaire]:
+    """The published versions of the same questionnaire before this one, and this one."""
+    return [q for q in published if q.code == questionnaire.code and q.version < questionnaire.version] + [
+        questionnaire]

@@ -28,15 +28,11 @@ from monitor.reports.filters import ReportFilter
 from surveys import registry
 from surveys.items import Scale
 from surveys.translation import LANGUAGES, translator
-from surveys.variables import Column, item_columns, numeric_codes, variable_names
+from surveys.variables import CASE_COLUMNS, Column, column_names, item_columns, numeric_codes
 
 QUESTIONNAIRE = "standard"
 FORMATS = ("csv", "xlsx", "sav", "dta")
 
-# The design and case columns, in order (README "Exports").
-CASE_COLUMNS = ("code", "wave", "country", "partner", "local_partner", "cohort", "sex", "vulnerabilities", "channel",
-                "mode", "aapor", "stratum", "N_h", "probability", "weight", "scoring_version", "score_economic",
-                "score_social", "score_psychosocial", "score_composite")
 CASE_LABELS = {
     "code": "pseudonymous case code", "wave": "wave", "country": "destination country (ISO 3166-1 alpha-2)",
     "partner": "reintegration partner", "local_partner": "local partner", "cohort": "month of return (YYYY-MM)",
@@ -89,7 +85,7 @@ def export_columns(with_text: bool) -> tuple[list[str], list, dict[str, str]]:
     versions = _questionnaires()
     flags = [flag.code for flag in registry.current(QUESTIONNAIRE).flags]
     items = item_columns(versions)
-    names = variable_names([*CASE_COLUMNS, *(f"flag:{f}" for f in flags), *(c.key for c in items)])
+    names = column_names(versions)
     if not with_text:
         items = [c for c in items if c.kind != "text"]
     return flags, items, names
@@ -248,5 +244,5 @@ def export_responses(flt: ReportFilter, *, fmt: str, language: str, with_text: b
     data = files.write(table, fmt)
     audit.record("export.responses", user=user, actor=actor, details={
         "waves": list(table.waves), "format": fmt, "rows": len(table.rows), "with_text": with_text,
-        "language": language, **({"organisation": flt.organisation} if flt.organisation else {})})
+        "labels": language, **({"organisation": flt.organisation} if flt.organisation else {})})
     return Export(data, file_name(table.waves, fmt, today or utcnow().date()), len(table.rows), files.MIMETYPES[fmt])
