@@ -20,7 +20,8 @@ from surveys.translation import LANGUAGE_NAMES
 def _form() -> ResponsesExportForm:
     form = ResponsesExportForm()
     form.waves.choices = [(wave.code, describe(wave)) for wave in all_waves()]
-    form.language.choices = list(LANGUAGE_NAMES.items())
+    form.language.choices = [(code, name, {"lang": code.replace("_", "-"), "dir": "auto"})
+                             for code, name in LANGUAGE_NAMES.items()]
     if not form.language.data:
         form.language.data = current_user.locale if current_user.locale in LANGUAGE_NAMES else "en"
     if current_user.role == "partner":
@@ -28,7 +29,7 @@ def _form() -> ResponsesExportForm:
         form.organisation.choices = [(organisation.code, organisation.name)] if organisation else []
     else:
         form.organisation.choices = [("", _("All organisations"))] + [
-            (o.code, o.name) for o in db.session.scalars(visible_organisations(current_user))]
+            (o.code, o.name, {"dir": "auto"}) for o in db.session.scalars(visible_organisations(current_user))]
     return form
 
 
