@@ -302,6 +302,8 @@ for (v in c("score_composite", "score_economic", "flag_no_shelter")) {
   m <- svymean(as.formula(paste0("~", v)), des, na.rm = TRUE)
   cat(sprintf("all,%s,%.17g,%.17g\\n", v, coef(m), SE(m)))
 }
+ci <- svyciprop(~flag_no_shelter, subset(des, !is.na(flag_no_shelter)), method = "logit", df = degf(des))
+cat(sprintf("ci,flag_no_shelter,%.17g,%.17g\\n", confint(ci)[1], confint(ci)[2]))
 by <- svyby(~score_composite, ~country + partner, des, svymean, na.rm = TRUE)
 for (i in seq_len(nrow(by))) cat(sprintf("%s/%s,score_composite,%.17g,%.17g\\n", by$country[i], by$partner[i],
                                         by$score_composite[i], by$se[i]))
@@ -329,6 +331,9 @@ def test_r_reproduces_the_outcomes_from_the_export(app, orgs, tmp_path):
     ours |= {(f"{row.key['country']}/{row.key['partner']}", row.indicator): row.result
              for row in outcomes(ReportFilter(waves=("m6",)), ("country", "partner"))}
     names = {"score_composite": "composite", "score_economic": "economic", "flag_no_shelter": "no_shelter"}
+    low, high = found.pop(("ci", "flag_no_shelter"))  # the share's logit interval, to the glm's tolerance
+    share = ours[("all", "no_shelter")]
+    assert (share.ci_low, share.ci_high) == pytest.approx((low, high), abs=1e-7)
     assert len(found) >= 5
     for (domain, variable), (value, se) in found.items():
         mine = ours[(domain, names[variable])]
