@@ -290,6 +290,29 @@ def test_the_page(app, orgs, users, browser_for):
     assert "caritas-ge" == entries[1].details["organisation"]
 
 
+def test_the_codebook_lists_codes_and_names():
+    from surveys.exports import codebook_rows
+
+    rows = {(r["item"], r["option"]): r for r in codebook_rows(registry.current())}
+    names = column_names(registry.all_versions().values())
+    assert rows[("support_received", "nothing_promised")]["value"] == "5"
+    assert rows[("debts", "no")]["value"] == "0" and rows[("debts", "prefer_not_to_say")]["value"] == "98"
+    assert rows[("heard_from", "police_prison_detention")]["variable"] == names["heard_from:police_prison_detention"]
+    assert rows[("decision_factors", "")]["variable"] == "decision_factors_1; decision_factors_2; decision_factors_3"
+    assert rows[("heard_from_other", "")]["variable"] == names["heard_from_other"] != "heard_from_other"
+
+
+def test_the_audit_log_names_the_export(app, orgs, users, browser_for):
+    caseload()
+    browser = browser_for(users["admin"])
+    assert browser.post("/exports/", {"waves": "m6", "file_format": "dta", "language": "fr",
+                                      "organisation": ""}).status_code == 200
+    page = browser.get("/admin/audit").get_data(as_text=True)
+    assert "Responses exported (pseudonymous)" in page and "Français" in page
+    preselected = browser.get("/exports/?wave=m6").get_data(as_text=True)
+    assert '<input checked id="waves-1" name="waves" type="checkbox" value="m6">' in preselected
+
+
 # -- R reproduces the dashboard's figure from the export ------------------------------------
 
 R_SCRIPT = """

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 
-from flask import render_template, send_file
+from flask import render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +20,9 @@ from surveys.translation import LANGUAGE_NAMES
 def _form() -> ResponsesExportForm:
     form = ResponsesExportForm()
     form.waves.choices = [(wave.code, describe(wave)) for wave in all_waves()]
+    if request.method == "GET":  # a link may preselect waves: /exports/?wave=m6 (the dashboard's filters)
+        known = {code for code, _name in form.waves.choices}
+        form.waves.data = [code for code in request.args.getlist("wave") if code in known]
     form.language.choices = [(code, name, {"lang": code.replace("_", "-"), "dir": "auto"})
                              for code, name in LANGUAGE_NAMES.items()]
     if not form.language.data:
