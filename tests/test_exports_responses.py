@@ -7,7 +7,6 @@ import csv
 import io
 import shutil
 import subprocess
-from pathlib import Path
 
 import openpyxl
 import pyreadstat
@@ -25,8 +24,6 @@ from surveys import registry
 from surveys.definition import build_definition
 from surveys.variables import CASE_COLUMNS, MAX_NAME, column_names, numeric_codes, variable_names
 from tests.reports_helpers import add_case, add_stratum
-
-HERE = Path(__file__).resolve().parent
 
 
 def answer(returnee_id: int, wave: str, item: str, *, number=None, text=None) -> None:
@@ -154,8 +151,7 @@ def test_a_code_answered_in_two_versions_exports_the_same_number(app, orgs):
         questionnaire_version=1))
     db.session.commit()
     rows = by_code(responses_table(ReportFilter(waves=("m6",)))).values()
-    assert [r["support_received"] for r in rows] == [2, 2]
-    assert second
+    assert [r["support_received"] for r in rows] == [2, 2] and second != first
 
 
 def test_neutralise():
@@ -197,7 +193,7 @@ def test_files_read_back(app, orgs, users, tmp_path):
         assert len(frame) == 6 and list(frame.columns) == header
         assert meta.column_names_to_labels["heard_from_first"] == "heard_from:first"
         labels = meta.variable_value_labels
-        assert labels["housing_situation"][5] == "Dans un centre d'accueil" or 5 in labels["housing_situation"]
+        assert set(labels["housing_situation"]) == {1, 2, 3, 4, 5, 6, 7}
         assert labels["work_status"][1] == "J'ai un travail"  # in the chosen language
         assert labels["business_started"][0] == "Non" and labels["business_started"][1] == "Oui"
         assert labels["debts"][98]

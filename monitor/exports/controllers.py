@@ -6,7 +6,6 @@ import io
 from flask import render_template, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from monitor.access import can, require, visible_organisations
 from monitor.exports.forms import ResponsesExportForm
