@@ -53,6 +53,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.admin.blueprint import bp as admin_bp
     from monitor.attention.blueprint import bp as attention_bp
     from monitor.auth.blueprint import bp as auth_bp
+    from monitor.exports.blueprint import bp as exports_bp
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
     from monitor.respond.blueprint import bp as respond_bp
@@ -61,7 +62,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.worklist.blueprint import bp as worklist_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
-                      sms_bp):
+                      sms_bp, exports_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)
