@@ -1,6 +1,8 @@
 """The caseload table: completed surveys by country and partner, n.a., Total (seed 004)."""
 from __future__ import annotations
 
+import pytest
+
 from monitor.extensions import db
 from monitor.reports.filters import ReportFilter
 from monitor.reports.tables import caseload
@@ -99,3 +101,15 @@ def test_every_filter(app, orgs):
     assert out.output.splitlines()[-1] == "Total,1,1,2"
     bad = invoke(app, "report", "caseload", "--returned-from", "April")
     assert bad.exit_code == 2 and "is not a date" in bad.output
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--wave", "zz"], "unknown wave 'zz'"),
+    (["--sex", "q"], "unknown sex 'q'"),
+    (["--partner", "nope"], "unknown partner 'nope'"),
+    (["--country", "geo"], "countries are ISO codes of two capital letters"),
+    (["--channel", "fax"], "unknown channel 'fax'"),
+])
+def test_a_filter_naming_something_unknown_is_a_clear_error_not_an_empty_table(app, options, message):
+    result = app.test_cli_runner().invoke(args=["report", "caseload", *options])
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output

@@ -64,7 +64,37 @@ class ReportFilter:
             values["organisation"] = user.organisation.code
         return cls(**values)
 
+    def check(self) -> None:
+        """Refuse a filter that names something unknown (a mistyped wave gives a clear error,
+        not an empty table); checked once per filter."""
+        if self.__dict__.get("_checked"):
+            return
+        from monitor import codes
+        from monitor.extensions import db
+        from monitor.followups.waves import all_waves
+
+        problems = []
+        known_waves = {wave.code for wave in all_waves()}
+        codes_known = set(db.session.scalars(select(Organisation.code)))
+        for what, values, known in (("wave", self.waves, known_waves), ("partner", self.partners, codes_known),
+                                    ("local partner", self.local_partners, codes_known),
+                                    ("channel", self.channels, set(codes.CONSENT_CHANNELS)),
+                                    ("sex", self.sexes, set(codes.SEXES)),
+                                    ("vulnerability", self.vulnerabilities, set(codes.VULNERABILITIES))):
+            unknown = [value for value in values if value not in known]
+            if unknown:
+                problems.append(f"unknown {what} {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})")
+        bad_countries = [c for c in self.countries if len(c) != 2 or not c.isalpha() or not c.isupper()]
+        if bad_countries:
+            problems.append(f"countries are ISO codes of two capital letters, not {', '.join(map(repr, bad_countries))}")
+        if self.returned_from and self.returned_to and self.returned_from > self.returned_to:
+            problems.append("the return period ends before it starts")
+        if problems:
+            raise FilterError("; ".join(problems))
+        object.__setattr__(self, "_checked", True)
+
     def where_clauses(self) -> list:
+        self.check()
         clauses = []
         if self.waves:
             clauses.append(FollowUp.wave.in_(self.waves))
