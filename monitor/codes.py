@@ -175,6 +175,9 @@ AUDIT_ACTIONS = {
     "response.correct": _l("Response corrected"),
     "worklist.export": _l("Work list exported for offline work"),
     "demo.load": _l("Demo data loaded"),
+    "api_token.create": _l("API token made"),
+    "api_token.revoke": _l("API token revoked"),
+    "api_token.use": _l("API token used (first use of the day)"),
 }
 
 AUDIT_OBJECTS = {
@@ -185,6 +188,7 @@ AUDIT_OBJECTS = {
     "follow_ups": _l("Follow-up"),
     "sms_messages": _l("Text message"),
     "inbound_messages": _l("Text from a returnee"),
+    "api_tokens": _l("API token"),
 }
 
 AUDIT_DETAILS = {
