@@ -31,7 +31,7 @@ class TokenForm(FlaskForm):
 
     name = StringField(_l("What the token is for"), validators=[
         DataRequired(message=_l("Say what the token is for, such as \"R script\".")), Length(max=100)],
-        description=_l("Only you and the administrators see it, to recognise the token later."))
+        description=_l("Shown in the list of your tokens, to tell them apart."))
     form_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,32}$")])
 
     def __init__(self, *args, **kwargs):
