@@ -4,8 +4,6 @@ to the caller's organisation for partner staff."""
 from __future__ import annotations
 
 import json
-from datetime import date
-
 import pycountry
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -53,7 +51,9 @@ REPORTS = {
     "trends": ("Outcomes by quarter of return",
                "The outcomes by return cohort (quarter of return) within each wave, with the same intervals."),
 }
-LISTS = ("wave", "country", "partner", "local_partner", "channel", "sex", "vulnerability")
+# The list parameters and the ReportFilter fields they fill.
+LISTS = {"wave": "waves", "country": "countries", "partner": "partners", "local_partner": "local_partners",
+         "channel": "channels", "sex": "sexes", "vulnerability": "vulnerabilities"}
 
 
 @bp.route("/", endpoint="index")
@@ -112,24 +112,15 @@ def read_query(query: dict) -> tuple[dict, tuple[str, ...] | None]:
         errors["returned_to"] = [_("The return period ends before it starts.")]
     if errors:
         abort(400, message=_("The filters are not valid: see errors."), errors=errors)
-    values = {"waves": given["wave"], "countries": given["country"], "partners": given["partner"],
-              "local_partners": given["local_partner"], "channels": given["channel"], "sexes": given["sex"],
-              "vulnerabilities": given["vulnerability"], "returned_from": query.get("returned_from"),
-              "returned_to": query.get("returned_to")}
+    values = {field: given[name] for name, field in LISTS.items()}
+    values |= {"returned_from": query.get("returned_from"), "returned_to": query.get("returned_to")}
     return values, by
 
 
-def _echo(query: dict) -> dict:
-    """The filters given, as the answer repeats them."""
-    echoed = {}
-    for name in LISTS:
-        values = _split(query.get(name))
-        if values:
-            echoed[name] = [v.upper() for v in values] if name == "country" else list(values)
-    for name in ("returned_from", "returned_to"):
-        if isinstance(query.get(name), date):
-            echoed[name] = query[name].isoformat()
-    return echoed
+def _echo(values: dict) -> dict:
+    """The filters given, as the answer repeats them (by the parameters' names)."""
+    echoed = {name: list(values[field]) for name, field in LISTS.items() if values[field]}
+    return echoed | {name: values[name].isoformat() for name in ("returned_from", "returned_to") if values[name]}
 
 
 def report(kind: str, query: dict):
@@ -144,7 +135,7 @@ def report(kind: str, query: dict):
         abort(400, message=str(problem))
     payload = {
         "report": kind, "columns": header, "rows": [dict(zip(header, row)) for row in rows],
-        "filters": _echo(query), "by": list(by) if by is not None else None, "weighted": query["weighted"],
+        "filters": _echo(values), "by": list(by) if by is not None else None, "weighted": query["weighted"],
         "publication": query["publication"], "threshold": threshold, "scope": _scope(),
         "scoring_version": ScoringVersion.active_number(),
     }
