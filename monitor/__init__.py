@@ -64,6 +64,8 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
                       sms_bp, exports_bp):
         app.register_blueprint(blueprint)
+    from monitor.api import init_api
+    init_api(app)
 
     _init_templates(app)
     _init_errors(app)
@@ -155,7 +157,11 @@ def _content_hash(filename: str) -> str:
 
 
 def _init_errors(app: Flask) -> None:
+    from monitor.api import errors as api_errors
+
     def page(status: int, title: str, message: str):
+        if api_errors.is_api_request():  # the API answers in JSON, never with a page
+            return api_errors.json_error(status, message)
         return render_template("error.html", status=status, title=title, message=message), status
 
     @app.before_request
@@ -180,6 +186,8 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if api_errors.is_api_request():
+            return api_errors.from_http_exception(error)
         messages = {
             400: (_("Bad request"), _("The request could not be understood.")),
             403: (_("Not allowed"), _("Your account does not give access to this page.")),

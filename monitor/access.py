@@ -31,6 +31,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # organisation's; free-text answers, which can hold names and numbers, administrators only.
     "exports.responses": frozenset({"admin", "analyst", "partner"}),
     "exports.text": frozenset({"admin"}),
+    # The dashboard's figures (page and API): partner staff see their organisation's.
+    "reports.read": frozenset({"admin", "analyst", "partner"}),
 }
 
 

@@ -176,6 +176,9 @@ AUDIT_ACTIONS = {
     "worklist.export": _l("Work list exported for offline work"),
     "export.responses": _l("Responses exported (pseudonymous)"),
     "demo.load": _l("Demo data loaded"),
+    "api_token.create": _l("API token made"),
+    "api_token.revoke": _l("API token revoked"),
+    "api_token.use": _l("API token used (first use of the day)"),
 }
 
 AUDIT_OBJECTS = {
@@ -186,6 +189,7 @@ AUDIT_OBJECTS = {
     "follow_ups": _l("Follow-up"),
     "sms_messages": _l("Text message"),
     "inbound_messages": _l("Text from a returnee"),
+    "api_tokens": _l("API token"),
 }
 
 AUDIT_DETAILS = {

@@ -137,6 +137,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "SURVEY_LINK_RATE_LIMIT": env.get("SURVEY_LINK_RATE_LIMIT", "120 per minute"),
         "LINK_GUESS_RATE_LIMIT": env.get("LINK_GUESS_RATE_LIMIT", "30 per minute"),
+        # Requests to /api/v1/ per API token (or per logged-in user, or per address when neither).
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "60 per minute"),
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
         # Disclosure control of published figures: counts under it are shown as "<5".
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,

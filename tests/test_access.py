@@ -31,6 +31,13 @@ def case_route(status, roles_allowed=("admin", "caritas", "caritas-ge"), analyst
     return expected
 
 
+def api_route(status=200):
+    """The API answers 401 (JSON), not a redirect to the login page."""
+    return {role: (401 if role == "anonymous" else status) for role in ALL_ROLES}
+
+
+REPORTS = ("caseload", "response", "attrition", "modes", "outcomes", "heard", "factors", "trends")
+
 MATRIX = {
     # endpoint: (method, url, {role: expected})
     "main.home": ("GET", "/", everyone(302) | {"anonymous": 302}),
@@ -84,6 +91,15 @@ MATRIX = {
     # The responses export: everyone with an account (partner staff get their organisation's
     # cases only: tests/test_exports_responses.py); an empty POST is a form error.
     "exports.index": ("GET", "/exports/", everyone(200)),
+    # Every staff member makes and revokes their own API tokens: an empty form comes back with
+    # its error; IOM staff's token is theirs alone to revoke (404 for everyone else).
+    "auth.token_create": ("POST", "/account/tokens", everyone(200)),
+    "auth.token_revoke": ("POST", "/account/tokens/{token}/revoke", everyone(404) | {"iom": 302}),
+    # The API: every role reads the reports (partner staff their organisation's figures).
+    "api.index": ("GET", "/api/v1/", api_route()),
+    **{f"api.{kind}": ("GET", f"/api/v1/reports/{kind}", api_route()) for kind in REPORTS},
+    # The OpenAPI document describes the API, not its data: public.
+    "api-docs.openapi_json": ("GET", "/api/v1/openapi.json", {role: 200 for role in ALL_ROLES}),
 }
 
 
@@ -96,6 +112,7 @@ def test_every_route_is_in_the_matrix(app):
 def test_route_access(endpoint, users, returnees, orgs, browser_for):
     from tests.conftest import make_follow_up
 
+    from monitor.auth.tokens import create_token, tokens_of
     from monitor.models import AttentionItem
     from monitor.responses.operations import start_response
 
@@ -103,8 +120,10 @@ def test_route_access(endpoint, users, returnees, orgs, browser_for):
     item = AttentionItem(response=start_response(follow_up, "phone"), flag="no_shelter")
     db.session.add(item)
     db.session.commit()
+    create_token(users["iom"], "matrix")
     method, url, expected = MATRIX[endpoint]
-    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id)
+    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id,
+                     token=tokens_of(users["iom"])[0].id)
     assert set(expected) == set(ALL_ROLES)
     for role in ALL_ROLES:
         browser = browser_for(None if role == "anonymous" else users[role])

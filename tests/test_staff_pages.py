@@ -176,6 +176,12 @@ def _act(users, browser_for, caseload):
     assert local.post("/returnees/IQ-C-001/contact").status_code in (200, 302)
     assert local.post("/returnees/GE-C-001/do-not-contact", {"value": "1"}).status_code == 302
     admin.post(f"/admin/users/{users['analyst'].id}/unlock")
+    from monitor.auth.tokens import create_token, find_token, mark_used, revoke_token, tokens_of
+
+    for user in users.values():  # API tokens on the account page and in the audit log: one used, one revoked
+        mark_used(find_token(create_token(user, "R script")))
+        create_token(user, "Old export")
+        revoke_token(user, tokens_of(user)[0].id)
     return admin
 
 

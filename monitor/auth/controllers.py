@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from monitor import audit, formatting
-from monitor.auth.forms import LanguageForm, LoginForm, PasswordChangeForm
+from monitor.auth import tokens
+from monitor.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, TokenForm
 from monitor.auth.operations import authenticate
 from monitor.extensions import db
 from monitor.users.operations import UserError, check_password_strength
@@ -89,4 +90,36 @@ def account():
         current_user.locale = language_form.locale.data
         db.session.commit()
         return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", password_form=password_form, language_form=language_form)
+    return _account_page(password_form=password_form, language_form=language_form)
+
+
+def _account_page(**context):
+    """The account page; a form sent from it comes back with its errors, the others blank."""
+    context.setdefault("password_form", PasswordChangeForm(prefix="pw", formdata=None))
+    context.setdefault("language_form", LanguageForm(prefix="lang", formdata=None, locale=current_user.locale or "en"))
+    context.setdefault("token_form", TokenForm(prefix="token", formdata=None))
+    return render_template("auth/account.html", api_tokens=tokens.tokens_of(current_user), **context)
+
+
+@login_required
+def token_create():
+    """A new API token, shown on the page this once (never in a cookie or a redirect)."""
+    form = TokenForm(prefix="token")
+    if not form.validate_on_submit():
+        return _account_page(token_form=form)
+    token = tokens.create_token(current_user, form.name.data.strip(), form.form_key.data)
+    if token is None:
+        flash(_("This form was sent twice: the token was made the first time and is shown only once. If you did not "
+                "copy it, revoke it and make another."), "info")
+        return redirect(url_for("auth.account"))
+    return _account_page(new_token=token)
+
+
+@login_required
+def token_revoke(token_id: int):
+    revoked = tokens.revoke_token(current_user, token_id)
+    if revoked is None:
+        abort(404)  # another user's token, or none
+    if revoked:
+        flash(_("The token is revoked: it opens nothing any more."), "success")
+    return redirect(url_for("auth.account"))

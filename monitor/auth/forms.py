@@ -1,7 +1,9 @@
+import secrets
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from monitor.formatting import staff_language_choices
 from monitor.models.users import MIN_PASSWORD_LENGTH
@@ -22,3 +24,17 @@ class PasswordChangeForm(FlaskForm):
 
 class LanguageForm(FlaskForm):
     locale = SelectField(_l("Interface language"), choices=staff_language_choices)
+
+
+class TokenForm(FlaskForm):
+    """A new API token: what it is for, and the form's key (sent twice, it makes one token)."""
+
+    name = StringField(_l("What the token is for"), validators=[
+        DataRequired(message=_l("Say what the token is for, such as \"R script\".")), Length(max=100)],
+        description=_l("Shown in the list of your tokens, to tell them apart."))
+    form_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,32}$")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.form_key.data:
+            self.form_key.data = secrets.token_urlsafe(16)

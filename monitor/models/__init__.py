@@ -11,8 +11,9 @@ from monitor.models.responses import (
     Response, ResponseAnswer, ResponseFlag, ResponseRevision, ResponseScore, ScoringVersion, SurveyLink,
 )
 from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerability
+from monitor.models.tokens import ApiToken
 from monitor.models.users import LoginThrottle, User
 
-__all__ = ["AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
+__all__ = ["ApiToken", "AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
            "InboundMessage", "LoginThrottle", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseRevision", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]
