@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from monitor.extensions import db
 from monitor.followups.links import create_link
 from monitor.followups.operations import apply_transition, close, load_rules, record_sms_failure, retrying_stale
-from monitor.models import ContactSettings, FollowUp, Returnee, SmsMessage
+from monitor.models import FollowUp, Returnee, SmsMessage
 from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
 from scheduler.protocol import FollowUpView, next_action

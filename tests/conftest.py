@@ -218,6 +218,15 @@ class Browser:
 
 
 @pytest.fixture
+def server(app):
+    """The app on a real threaded server on 127.0.0.1 (for presses at once from threads)."""
+    from tests.pageweight import served
+
+    with served(app) as base:
+        yield base
+
+
+@pytest.fixture
 def browser_for(app):
     def factory(user=None):
         browser = Browser(app)

@@ -16,7 +16,7 @@ from monitor.auth.tokens import create_token, mark_used
 from monitor.extensions import db
 from monitor.models import ApiToken, AuditEntry
 from tests.test_api import api
-from tests.test_double_tap import _at_once, _logged_in, server  # noqa: F401  (the fixture)
+from tests.test_double_tap import _at_once, _logged_in
 
 TOKEN = re.compile(r'<code dir="ltr" class="token">(rm_[A-Za-z0-9_-]+)</code>')
 

@@ -14,10 +14,10 @@ from monitor.extensions import db
 from monitor.models import AttentionItem, AuditEntry, Response
 from monitor.responses.importing import import_responses
 from monitor.responses.operations import apply_scores, questionnaire_of, save_answers, start_response
-from tests.conftest import make_follow_up, make_returnee
-from tests.test_double_tap import _at_once, _logged_in, server  # noqa: F401  (the threaded server fixture)
+from tests.conftest import make_follow_up
+from tests.test_double_tap import _at_once, _logged_in
 from tests.test_import_responses import TODAY, csv_file, row
-from tests.test_respond import PAGES, Phone
+from tests.test_respond import Phone
 
 # PAGES raises these three flags (food cut often; medication not available; distress, wants support).
 RAISED = ["distress_wants_support", "food_cut_often", "medication_unavailable"]

@@ -13,7 +13,7 @@ from monitor.extensions import db
 from monitor.models import AuditEntry, FollowUp, FollowUpEvent, Response, ResponseRevision
 from monitor.responses.operations import rescore_all, stored_answers
 from tests.conftest import make_follow_up
-from tests.test_double_tap import _at_once, _logged_in, server  # noqa: F401 (server is a fixture)
+from tests.test_double_tap import _at_once, _logged_in
 
 URL = "/interviews/GE-C-001/m1/correct"
 # Enough for an economic and a social score; "shelter" raises the "no_shelter" red flag.

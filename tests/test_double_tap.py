@@ -10,20 +10,10 @@ from http.cookiejar import CookieJar
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from monitor.extensions import db
 from monitor.models import FollowUp, FollowUpEvent, Response
 from tests.conftest import link_for, make_returnee
-
-
-@pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -3,7 +3,6 @@ web form, the interviewer's form, the import and the CLI all go through these; c
 response closes its follow-up (monitor/followups/operations.py), which holds its outcome."""
 from __future__ import annotations
 
-from datetime import datetime
 
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import aliased
