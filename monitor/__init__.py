@@ -48,6 +48,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.admin.blueprint import bp as admin_bp
     from monitor.attention.blueprint import bp as attention_bp
     from monitor.auth.blueprint import bp as auth_bp
+    from monitor.dashboard.blueprint import bp as dashboard_bp
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
     from monitor.respond.blueprint import bp as respond_bp
@@ -56,7 +57,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.worklist.blueprint import bp as worklist_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
-                      sms_bp):
+                      sms_bp, dashboard_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)
@@ -199,7 +200,7 @@ def _init_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["MONITOR_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint != "static" and (current_user.is_authenticated or request.blueprint == "respond"):
+        if request.endpoint not in ("static", "dashboard.plotly_js") and (current_user.is_authenticated or request.blueprint == "respond"):
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.
             response.headers["Cache-Control"] = "no-store"

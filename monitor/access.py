@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "returnees.contact": frozenset({"admin", "partner"}),
     # The work list: partner staff's home page; admins open any organisation's.
     "worklist.use": frozenset({"admin", "partner"}),
+    # The dashboard: everyone's figures for admins and analysts, their organisation's for partner staff.
+    "dashboard.read": frozenset({"admin", "analyst", "partner"}),
 }
 
 
