@@ -183,7 +183,7 @@ def outcomes_chart(header, rows) -> list[dict]:
                          "y": [_number(r["estimate"]) for r in members], "error_y": _interval(members),
                          "marker": {"color": _colours(members, colour)}, "hovertext": _hover(members)})
         figures.append({"data": data, "layout": _layout(
-            title={"text": _("Outcome scores, %(wave)s (0 to 1, with 95 % intervals)",
+            title={"text": _("Outcome scores, %(wave)s (0 to 1, with 95 %% intervals)",
                              wave=labels.VALUES["wave"](wave))},
             yaxis={"range": [0, 1]})})
     return figures
