@@ -115,7 +115,7 @@ def headers() -> dict[str, str]:
         "country": _("Country"), "Total": _("Total"), "wave": _("Wave"), "channel": _("Channel"),
         "partner": _("Partner"), "local_partner": _("Local partner"), "sex": _("Sex"), "quarter": _("Return quarter"),
         "indicator": _("Outcome"), "n": _("Respondents"), "estimate": _("Estimate"), "se": _("Standard error"),
-        "ci_low": _("95 % interval from"), "ci_high": _("to"), "unreliable": _("Reliability"),
+        "ci_low": _("Interval (95 %) from"), "ci_high": _("to"), "unreliable": _("Reliability"),
         "group": _("Group"), "answered": _("Answered"), "every": _("Named it"), "every_share": _("Share"),
         "first": _("Named it first"), "first_share": _("Share first"), "factor": _("Decision factor"),
         "rank1": _("Ranked 1st"), "rank2": _("Ranked 2nd"), "rank3": _("Ranked 3rd"), "score": _("Score (3-2-1)"),

@@ -244,7 +244,7 @@ SECTIONS = [
             response_chart),
     Section("outcomes", _l("Outcomes"), "outcomes", ("country", "partner"),
             _l("Design-weighted mean scores (0 to 1) of the three dimensions and the composite, by wave, country and "
-               "partner, with 95 % intervals."), outcomes_chart, keep=_scores_only),
+               "partner, with their intervals (95 %)."), outcomes_chart, keep=_scores_only),
     Section("heard", _l("How they heard"), "heard", ("partner",),
             _l("How respondents heard of the programme, per group of channels and per channel; shares of those who "
                "answered (several channels may be named)."), heard_chart, values={"channel": labels.heard_label}),
@@ -252,7 +252,7 @@ SECTIONS = [
             _l("Why they decided to return: how often each factor was ranked first, second and third."),
             factors_chart),
     Section("trends", _l("Trends"), "trends", (),
-            _l("The outcome scores by quarter of return within each wave, with 95 % intervals."), trends_chart,
+            _l("The outcome scores by quarter of return within each wave, with their intervals (95 %)."), trends_chart,
             keep=_scores_only),
 ]
 BY_KEY = {section.key: section for section in SECTIONS}
