@@ -20,7 +20,7 @@ def log_in(page, email):
     page.fill("#email", email)
     page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit] >> text=Log in")
-    page.wait_for_url(re.compile(r"/(returnees|worklist)/"))  # partner staff start on their work list
+    page.wait_for_url(re.compile(r"/(dashboard|worklist)/"))  # partner staff start on their work list, the others on the dashboard
 
 
 def test_admin_imports_then_withdraws_consent(page, tmp_path):
