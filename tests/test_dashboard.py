@@ -149,7 +149,8 @@ def test_outcomes_side_by_side_with_intervals_and_unreliable_greyed(app, users, 
     assert caritas["error_y"]["array"][georgia[0]] == pytest.approx(ge["economic"]["ci_high"] - ge["economic"]["estimate"])
     # Armenia's 3 respondents: unreliable, grey in the chart and in the table, with a note
     armenia = [i for i, c in enumerate(countries) if c == "Armenia"]
-    assert {caritas["marker"]["color"][i] for i in armenia} == {sections.GREY}
+    assert {caritas["marker"]["color"][i] for i in armenia} == {sections.faded(sections.COLOURS[0])}
+    assert caritas["marker"]["color"][georgia[0]] == sections.COLOURS[0]  # 30 respondents: reliable
     assert 'class="unreliable"' in html and "shown in grey" in html
     assert "Scores of scoring version 1" in html and "Data as of" in html
 

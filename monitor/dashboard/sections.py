@@ -22,7 +22,6 @@ from monitor.reports.cli import _text
 PERCENT = {"RR1", "RR2", "COOP1", "CON1", "REF1", "every_share", "first_share", "attrition"}
 ESTIMATE = {"estimate", "se", "ci_low", "ci_high"}
 COLOURS = ["#1f5fa8", "#d9822b", "#3a8a4f", "#8e44ad", "#b03a48", "#5d6d7e"]
-GREY = "#c4c4c4"  # an unreliable estimate
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -139,8 +138,15 @@ def _interval(rows: list[dict]) -> dict:
     return {"type": "data", "array": upper, "arrayminus": lower, "visible": True, "color": "#333333", "thickness": 1.2}
 
 
+def faded(colour: str) -> str:
+    """An unreliable estimate's colour: its partner's, greyed (mixed with light grey), so the
+    partners stay apart."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#" + "".join(f"{round(c * 0.3 + 0xd0 * 0.7):02x}" for c in (red, green, blue))
+
+
 def _colours(rows: list[dict], colour: str) -> list[str]:
-    return [GREY if r.get("unreliable") is True else colour for r in rows]
+    return [faded(colour) if r.get("unreliable") is True else colour for r in rows]
 
 
 def _hover(rows: list[dict]) -> list[str]:
