@@ -1,11 +1,13 @@
 """The post-return monitoring web application."""
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from pathlib import Path
 
 from babel import Locale
-from flask import Flask, current_app, has_request_context, render_template, request, session
+from flask import Flask, current_app, has_request_context, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,8 +17,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from monitor import codes
-from monitor.config import load_config
-from monitor.extensions import babel, cipher, csrf, db, limiter, login_manager, migrate
+from monitor.config import config_warnings, load_config
+from monitor.extensions import babel, cipher, compress, csrf, db, limiter, login_manager, migrate
 from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,8 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
                 instance_relative_config=True)
     app.config.update(load_config(env, instance_path=app.instance_path))
+    for warning in config_warnings(app.config):
+        app.logger.warning("configuration: %s", warning)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})
 
@@ -42,12 +46,14 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     cipher.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     _init_login(app)
 
     from monitor.admin.blueprint import bp as admin_bp
     from monitor.attention.blueprint import bp as attention_bp
     from monitor.auth.blueprint import bp as auth_bp
+    from monitor.exports.blueprint import bp as exports_bp
     from monitor.dashboard.blueprint import bp as dashboard_bp
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
@@ -57,7 +63,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.worklist.blueprint import bp as worklist_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
-                      sms_bp, dashboard_bp):
+                      sms_bp, exports_bp, dashboard_bp):
         app.register_blueprint(blueprint)
 
     _init_templates(app)
@@ -127,6 +133,7 @@ def _init_templates(app: Flask) -> None:
 
     from monitor import formatting
 
+    app.jinja_env.globals["static_url"] = _static_url
     app.jinja_env.globals.update(can=can, codes=codes, wave_name=wave_name, country_name=country_name, now_utc=utcnow,
                                  get_locale=get_locale, text_direction=formatting.direction,
                                  staff_languages=formatting.staff_languages,
@@ -135,6 +142,17 @@ def _init_templates(app: Flask) -> None:
     # Dates and numbers as the user's language writes them: {{ x|date }}, {{ x|datetime }},
     # {{ x|number }}, {{ x|number(2) }}, {{ x|percent }} (monitor/formatting.py).
     app.jinja_env.filters.update(formatting.FILTERS)
+
+
+def _static_url(filename: str) -> str:
+    """A static file's address with its content's hash (`?v=...`): cached for a year by the
+    browser, and a new address as soon as the file changes."""
+    return url_for("static", filename=filename, v=_content_hash(filename))
+
+
+@functools.cache
+def _content_hash(filename: str) -> str:
+    return hashlib.sha256((Path(current_app.static_folder) / filename).read_bytes()).hexdigest()[:12]
 
 
 def _init_errors(app: Flask) -> None:
@@ -200,7 +218,14 @@ def _init_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         if app.config["MONITOR_ENV"] == "production":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if request.endpoint not in ("static", "dashboard.plotly_js") and (current_user.is_authenticated or request.blueprint == "respond"):
+        if request.endpoint == "static" and response.status_code == 200:
+            filename = (request.view_args or {}).get("filename", "")
+            if request.args.get("v") and request.args["v"] == _content_hash(filename):
+                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            else:
+                response.headers["Cache-Control"] = "no-cache"
+        elif request.endpoint != "dashboard.plotly_js" and (current_user.is_authenticated
+                                                         or request.blueprint == "respond"):
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.
             response.headers["Cache-Control"] = "no-store"

@@ -27,6 +27,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "returnees.contact": frozenset({"admin", "partner"}),
     # The work list: partner staff's home page; admins open any organisation's.
     "worklist.use": frozenset({"admin", "partner"}),
+    # Pseudonymous responses (codes, never names or phone numbers): partner staff their own
+    # organisation's; free-text answers, which can hold names and numbers, administrators only.
+    "exports.responses": frozenset({"admin", "analyst", "partner"}),
+    "exports.text": frozenset({"admin"}),
     # The dashboard: everyone's figures for admins and analysts, their organisation's for partner staff.
     "dashboard.read": frozenset({"admin", "analyst", "partner"}),
 }

@@ -23,7 +23,7 @@ def register_commands(app: Flask) -> None:
 
     for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
                     generate_key_command, rescore_command, scoring_group, export_command, check_questionnaires_command,
-                    plan_command, dispatch_command, sample_report_command, scheduler_command):
+                    plan_command, dispatch_command, sample_report_command, scheduler_command, check_config_command):
         app.cli.add_command(command)
     from monitor.organisations_cli import organisations_command
     from monitor.reports.cli import report_command
@@ -36,7 +36,7 @@ def register_commands(app: Flask) -> None:
 @click.option("--role", required=True, type=click.Choice(["admin", "analyst", "partner"]))
 @click.option("--partner", "partner_code", help="Organisation code (required for partner staff).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--locale", type=click.Choice(["en", "fr", "nl"]), help="Interface language.")
+@click.option("--locale", type=click.Choice(["en", "fr", "nl", "ru", "ar"]), help="Interface language.")
 def create_user_command(email, role, partner_code, password_stdin, locale):
     """Create a staff account."""
     from monitor.users.operations import UserError, create_user, find_organisation
@@ -137,6 +137,21 @@ def scoring_activate_command(number):
         raise click.ClickException(str(problem)) from None
     db.session.commit()
     click.echo(f"scoring version {number} is active: the dashboard shows its scores")
+
+
+@click.command("check-config")
+def check_config_command():
+    """Check the configuration: refuses to start when production is unsafe; warns about settings
+    that work but should not run in production (in-memory rate limits, no proxy settings)."""
+    from flask import current_app
+
+    from monitor.config import config_warnings
+
+    found = config_warnings(current_app.config)
+    for warning in found:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"configuration: {current_app.config['MONITOR_ENV']}, "
+               f"{len(found)} warning{'s' if len(found) != 1 else ''}")
 
 
 @click.command("check-questionnaires")

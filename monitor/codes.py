@@ -174,6 +174,7 @@ AUDIT_ACTIONS = {
     "attention.close": _l("Needs-attention item closed"),
     "response.correct": _l("Response corrected"),
     "worklist.export": _l("Work list exported for offline work"),
+    "export.responses": _l("Responses exported (pseudonymous)"),
     "demo.load": _l("Demo data loaded"),
 }
 
@@ -226,6 +227,9 @@ AUDIT_DETAILS = {
     "contact": _l("With names and phone numbers"),
     "format": _l("File format"),
     "skipped": _l("Skipped (imported before)"),
+    "with_text": _l("With free-text answers"),
+    "labels": _l("Language of the labels"),
+    "organisation": _l("Organisation"),
 }
 
 # Who did it, when it was not a person's account.

@@ -135,6 +135,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() != "false",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        "SURVEY_LINK_RATE_LIMIT": env.get("SURVEY_LINK_RATE_LIMIT", "120 per minute"),
+        "LINK_GUESS_RATE_LIMIT": env.get("LINK_GUESS_RATE_LIMIT", "30 per minute"),
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
         # Disclosure control of published figures: counts under it are shown as "<5".
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
@@ -157,3 +159,17 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
     return config
+
+
+def config_warnings(config: dict) -> list[str]:
+    """What works but should not run like this in production (printed by `monitor check-config`,
+    logged at start)."""
+    found = []
+    if config.get("MONITOR_ENV") == "production":
+        if config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
+            found.append("RATELIMIT_STORAGE_URI is memory://: each gunicorn worker counts its own limits "
+                         "(4 workers allow 4 times the configured rate); use redis://127.0.0.1:6379")
+        if not config.get("PROXY_FIX"):
+            found.append("PROXY_FIX is false: behind a reverse proxy every client has the proxy's address "
+                         "(rate limits and the audit log then see one client); set PROXY_FIX=true there")
+    return found

@@ -123,7 +123,9 @@ from surveys.conditions import Condition
 from surveys.definition import Questionnaire
 from surveys.items import (EXCLUSIVE_MESSAGE, NON_ANSWERS, REQUIRED_MESSAGE, Item, MultipleChoice, Option,
                            RankedTopThree, Scale)
+from surveys import registry
 from surveys.translation import LANGUAGE_NAMES, LANGUAGES, translator
+from surveys.variables import column_names, numeric_codes, versions_through
 
 
 class ExportError(ValueError):
@@ -152,7 +154,7 @@ def _number(value) -> str:
 # -- codebook ---------------------------------------------------------------------------------
 
 CODEBOOK_COLUMNS = ["module", "item", "type", "option", "dimension", "weight", "score", "exclusive", "group",
-                    "required", "condition", "first_follow_up_only", "min", "max", "answer", "indicators",
+                    "required", "condition", "first_follow_up_only", "min", "max", "answer", "indicators", "value", "variable",
                     *(f"label::{language}" for language in LANGUAGES)]
 INDICATOR_ANSWER = "true, false, or empty when an answer it needs is missing"
 
@@ -210,6 +212,8 @@ def _scale_point_score(item: Scale, point: int) -> float:
 def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
     """The codebook as dicts keyed by CODEBOOK_COLUMNS (what write_codebook writes)."""
     translators = {language: translator(language) for language in LANGUAGES}
+    versions = versions_through(questionnaire, registry.all_versions().values())
+    values, names = numeric_codes(versions), column_names(versions)
     once = {item.code for module in questionnaire.modules if module.first_follow_up_only for item in module.items}
     reading: dict[str, list[str]] = {}
     for indicator in questionnaire.indicators:
@@ -228,6 +232,7 @@ def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
                 "first_follow_up_only": "yes" if item.code in once else "",
                 "min": "" if low is None else str(low), "max": "" if high is None else str(high),
                 "answer": _answer_format(item), "indicators": "; ".join(reading.get(item.code, [])),
+                "variable": _variables_of(item, names),
             }
             row.update({f"label::{lang}": t(item.text) for lang, t in translators.items()})
             rows.append(row)
@@ -235,7 +240,9 @@ def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
                 option_row = {column: "" for column in CODEBOOK_COLUMNS}
                 option_row.update({"module": module.code, "item": item.code, "type": item.type_name,
                                    "option": option.code, "score": _number(option.score),
-                                   "exclusive": "yes" if option.exclusive else "", "group": option.group or ""})
+                                   "exclusive": "yes" if option.exclusive else "", "group": option.group or "",
+                                   "value": str(values.get(item.code, {}).get(option.code, option.code)),
+                                   "variable": names.get(f"{item.code}:{option.code}", "")})
                 option_row.update({f"label::{lang}": label for lang, label in labels.items()})
                 rows.append(option_row)
     for code, label in questionnaire.groups.items():
@@ -247,6 +254,14 @@ def codebook_rows(questionnaire: Questionnaire) -> list[dict[str, str]]:
                                condition=describe_condition(indicator.when), answer=INDICATOR_ANSWER,
                                label=indicator.label))
     return rows
+
+
+def _variables_of(item: Item, names: dict[str, str]) -> str:
+    """The responses export's column(s) of an item: its own, or those of its options or ranks."""
+    if item.code in names:
+        return names[item.code]
+    return "; ".join(name for key, name in names.items() if key.startswith(f"{item.code}:")
+                     and key[len(item.code) + 1:] not in {o.code for o in item.options})
 
 
 def _extra_row(translators, label: str, **columns) -> dict[str, str]:

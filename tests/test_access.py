@@ -86,6 +86,9 @@ MATRIX = {
     "dashboard.index": ("GET", "/dashboard/", everyone(200)),
     "dashboard.download": ("GET", "/dashboard/outcomes.csv?publication=1", everyone(200)),
     "dashboard.plotly_js": ("GET", "/dashboard/plotly.min.js", {role: 200 for role in ALL_ROLES}),
+    # The responses export: everyone with an account (partner staff get their organisation's
+    # cases only: tests/test_exports_responses.py); an empty POST is a form error.
+    "exports.index": ("GET", "/exports/", everyone(200)),
 }
 
 
@@ -181,3 +184,26 @@ def test_deactivated_user_is_logged_out(users, browser_for):
     db.session.commit()
     response = browser.get("/returnees/")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_export_download_by_role(users, returnees, browser_for):
+    """The export's POST: every role downloads, partner staff only their organisation's cases; an
+    anonymous visitor is sent to log in; free text is refused to all but administrators."""
+    from tests.conftest import make_follow_up
+
+    for returnee in returnees.values():
+        make_follow_up(returnee, "m1")
+    db.session.commit()
+    form = {"file_format": "csv", "language": "en", "organisation": ""}
+    assert "/login" in browser_for(None).post("/exports/", form).location
+    seen = {}
+    for role in ("admin", "analyst", "caritas", "caritas-ge", "iom"):
+        mine = dict(form, organisation=users[role].organisation.code if users[role].organisation else "")
+        response = browser_for(users[role]).post("/exports/", mine)
+        assert response.status_code == 200, (role, response.status_code)
+        seen[role] = sorted(line.split(",")[0] for line in response.get_data(as_text=True).splitlines()[1:])
+        refused = browser_for(users[role]).post("/exports/", dict(mine, with_text="y"))
+        assert refused.status_code == (200 if role == "admin" else 400), role
+    assert seen["admin"] == seen["analyst"] == ["AM-C-001", "GE-C-001", "GE-C-002", "GE-I-001"]
+    assert seen["caritas"] == ["AM-C-001", "GE-C-001", "GE-C-002"]
+    assert seen["caritas-ge"] == ["GE-C-001"] and seen["iom"] == ["GE-I-001"]

@@ -107,3 +107,19 @@ def test_twilio_backend_needs_its_credentials(tmp_path):
         load_config(env, instance_path=tmp_path)
     config = load_config(env | {"TWILIO_FROM": "Caritas"}, instance_path=tmp_path)
     assert config["TWILIO_FROM"] == "Caritas" and config["TWILIO_API_BASE_URL"] == ""
+
+
+def test_check_config_warns_about_per_worker_limits_in_production(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**PRODUCTION, "MONITOR_INSTANCE_PATH": str(tmp_path), "PATH": ""}
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "check-config"], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 0, result.stderr
+    assert "warning: RATELIMIT_STORAGE_URI is memory://" in result.stderr
+    assert "warning: PROXY_FIX is false" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "check-config"], capture_output=True, text=True,
+                            env={**env, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "PROXY_FIX": "true"})
+    assert result.returncode == 0 and "warning" not in result.stderr
+    assert result.stdout.strip() == "configuration: production, 0 warnings"

@@ -1,4 +1,4 @@
-"""Quiet hours in the returnee's local time, across time zones (none of these observe summer time)."""
+"""Quiet hours in the returnee's local time, across time zones, with and without summer time."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
@@ -93,3 +93,19 @@ def test_another_sending_window():
     assert is_quiet(utc(5, 30), "GE", time(10), time(18))  # 09:30 in Tbilisi
     assert next_allowed(utc(5, 30), "GE", time(10), time(18)) == utc(6, 0)
     assert next_allowed(utc(14, 0), "GE", time(10), time(18)) == utc(6, 0, day=6)  # 18:00 local
+
+
+def test_summer_time_moves_the_window_in_ukraine():
+    """Kyiv is UTC+3 in summer and UTC+2 in winter (the clocks went back on 25 October 2026):
+    09:00 local is 06:00 UTC before, 07:00 UTC after, and the night in between spans the change."""
+    assert country_zone("UA") == ZoneInfo("Europe/Kyiv")
+    summer, winter = datetime(2026, 10, 20, 6, 0, tzinfo=UTC), datetime(2026, 10, 27, 7, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    assert is_quiet(summer - minute, "UA", START, END) and not is_quiet(summer, "UA", START, END)
+    assert is_quiet(winter - minute, "UA", START, END) and not is_quiet(winter, "UA", START, END)
+    assert is_quiet(datetime(2026, 10, 27, 6, 30, tzinfo=UTC), "UA", START, END)  # 08:30 local in winter
+    # 20:00 on the Saturday before the change is 17:00 UTC; the next opening is Sunday 09:00 local,
+    # already in winter time: 07:00 UTC, 15 hours later rather than 14.
+    saturday_evening = datetime(2026, 10, 24, 17, 0, tzinfo=UTC)
+    assert is_quiet(saturday_evening, "UA", START, END)
+    assert next_allowed(saturday_evening, "UA", START, END) == datetime(2026, 10, 25, 7, 0, tzinfo=UTC)

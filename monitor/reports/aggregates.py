@@ -85,10 +85,15 @@ class Stratum:
     population: int
     respondents: int
 
+    @property
+    def weight(self) -> float | None:
+        """w_h = N_h / r_h: the base weight corrected for non-response within the stratum."""
+        return self.population / self.respondents if self.respondents else None
 
-def wave_designs(waves: Sequence[str] | None = None) -> dict[str, dict[int, Stratum]]:
-    """wave -> stratum id -> Stratum, for every stratum with respondents. The design is the whole
-    wave's, whatever the filter: a domain is never a new design."""
+
+def strata(waves: Sequence[str] | None = None) -> dict[int, tuple[str, Stratum]]:
+    """stratum id -> (wave, Stratum) for every stratum of the waves' follow-ups, those without
+    respondents included (r_h = 0). The design is the whole wave's, whatever the filter."""
     respondents = func.sum(case((FollowUp.disposition.in_(RESPONDED), 1), else_=0))
     excluded = func.sum(case((not_eligible(), 1), else_=0))
     stmt = (select(FollowUp.wave, FollowUp.stratum_id, SampleStratum.frame_size, respondents, excluded)
@@ -96,10 +101,16 @@ def wave_designs(waves: Sequence[str] | None = None) -> dict[str, dict[int, Stra
             .group_by(FollowUp.wave, FollowUp.stratum_id, SampleStratum.frame_size))
     if waves:
         stmt = stmt.where(FollowUp.wave.in_(waves))
+    return {stratum_id: (wave, Stratum(population=frame_size - int(four_x or 0), respondents=int(r_h or 0)))
+            for wave, stratum_id, frame_size, r_h, four_x in _run(stmt).all()}
+
+
+def wave_designs(waves: Sequence[str] | None = None) -> dict[str, dict[int, Stratum]]:
+    """wave -> stratum id -> Stratum, for every stratum with respondents (`strata`)."""
     designs: dict[str, dict[int, Stratum]] = defaultdict(dict)
-    for wave, stratum_id, frame_size, r_h, four_x in _run(stmt).all():
-        if r_h:
-            designs[wave][stratum_id] = Stratum(population=frame_size - four_x, respondents=int(r_h))
+    for stratum_id, (wave, stratum) in strata(waves).items():
+        if stratum.respondents:
+            designs[wave][stratum_id] = stratum
     return dict(designs)
 
 

@@ -69,7 +69,7 @@ def estimate(design: Mapping[int, Stratum], sums: Mapping[int, Sums], *, share: 
     df = degrees_of_freedom(design) if df is None else df
     present = {h: s for h, s in sums.items() if s.n and h in design}
     n = sum(s.n for s in present.values())
-    weight = {h: design[h].population / design[h].respondents for h in present}
+    weight = {h: design[h].weight for h in present}
     total_weight = sum(weight[h] * s.n for h, s in present.items())
     if n == 0 or total_weight <= 0:
         return Estimate(n, None, None, None, None, True)

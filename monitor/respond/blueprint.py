@@ -1,4 +1,7 @@
-from flask import Blueprint, redirect, request, url_for
+import hashlib
+
+from flask import Blueprint, current_app, redirect, request, url_for
+from flask_limiter.util import get_remote_address
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -6,8 +9,20 @@ from monitor.extensions import db, limiter
 from monitor.respond import controllers
 
 bp = Blueprint("respond", __name__, url_prefix="/s", template_folder="templates")
-# Guessing links is pointless (128-bit tokens), and throttled per address all the same.
-limiter.limit("120 per minute")(bp)
+
+
+def _link_key() -> str:
+    token = (request.view_args or {}).get("token", "")
+    return "link:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+# Answering is limited per link, never per address: the returnees behind one carrier's shared
+# address or a proxy must not slow each other down.
+limiter.limit(lambda: current_app.config["SURVEY_LINK_RATE_LIMIT"], key_func=_link_key)(bp)
+# Guessing links is pointless (128-bit tokens) and throttled per address all the same: only a
+# lookup that finds no link counts (the address is the proxy's only with PROXY_FIX).
+limiter.limit(lambda: current_app.config["LINK_GUESS_RATE_LIMIT"], key_func=get_remote_address,
+              deduct_when=lambda response: response.status_code == 404)(bp)
 
 bp.add_url_rule("/<token>", view_func=controllers.start)
 bp.add_url_rule("/<token>/consent", view_func=controllers.consent, methods=["POST"])

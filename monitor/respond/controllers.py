@@ -6,7 +6,7 @@ from flask import abort, redirect, render_template, request, session, url_for
 
 from monitor.extensions import db
 from monitor.followups import operations as followups
-from monitor.followups.links import link_is_open, resolve_link
+from monitor.followups.links import link_is_open, open_link, resolve_link
 from monitor.models import Returnee
 from monitor.models.types import utcnow
 from monitor.respond.pages import form_state, page_items
@@ -30,18 +30,20 @@ def _page(template: str, t, status: int = 200, **context):
 
 def _open(token: str):
     """The link, its response and the translator; or the page to show instead."""
-    link = resolve_link(token)
-    if link is None:
+    found = open_link(token, lock=request.method == "POST")
+    if found is None:
         t = translator(request.accept_languages.best_match([lang.replace("_", "-") for lang in LANGUAGES],
                                                            "en").replace("-", "_"))
         return None, _page("closed.html", t, 404, reason="unknown", partner=None)
-    follow_up = followups.follow_up_for(link.returnee, link.wave)
-    response = operations.find_response(follow_up)
+    link, follow_up, response = found
     t = translator(_language(link, response))
     partner = link.returnee.local_partner or link.returnee.partner
     if link.declined_at is not None:
         return None, _page("closed.html", t, 200, reason="declined", partner=partner)
-    if response is not None and response.completed_at is not None:
+    # The follow-up's disposition too: a second press waited for the first one's lock and reads
+    # the follow-up as it is now (its response row as it was when the statement began).
+    if (response is not None and response.completed_at is not None) or (
+            follow_up is not None and follow_up.disposition == "1.1"):
         return None, _page("closed.html", t, 200, reason="done", partner=partner)
     if follow_up is None or follow_up.state == "closed" or not link_is_open(link):
         return None, _page("closed.html", t, 410, reason="expired", partner=partner)
@@ -135,7 +137,7 @@ def module(token: str, module: str):
         answers.update(submitted)
         items = page_items(questionnaire, current, answers, shown=shown)
         operations.save_answers(response, [i for i in current.items if i.code in submitted and i.code not in errors],
-                                submitted)
+                                submitted, follow_up_locked=True)
         going_back = request.form.get("action") == "back"
         new_questions = {item.code for item in items} - shown
         if not going_back and not errors:

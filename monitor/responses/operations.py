@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from monitor.attention.operations import follow_flags
@@ -70,12 +70,12 @@ def start_response(follow_up: FollowUp, mode: str, *, language: str | None = Non
     return response
 
 
-def _row(item: Item, position=None, code=None, number=None, text=None) -> ResponseAnswer:
-    # Every column set, always: rows of one shape are inserted in one batched statement.
-    return ResponseAnswer(item=item.code, position=position, code=code, number=number, text=text)
+def _row(item: Item, position=None, code=None, number=None, text=None) -> dict:
+    # Every column set, always: the rows go in one INSERT of one shape.
+    return {"item": item.code, "position": position, "code": code, "number": number, "text": text}
 
 
-def _rows(item: Item, value) -> list[ResponseAnswer]:
+def _rows(item: Item, value) -> list[dict]:
     if isinstance(value, list):
         return [_row(item, position=n, code=code) for n, code in enumerate(value)]
     if item.takes_options:
@@ -85,26 +85,30 @@ def _rows(item: Item, value) -> list[ResponseAnswer]:
     return [_row(item, text=str(value))]
 
 
-def save_answers(response: Response, items: list[Item], answers: dict) -> None:
+def save_answers(response: Response, items: list[Item], answers: dict, *, follow_up_locked: bool = False) -> None:
     """Store the answers to `items` (a page, or the whole questionnaire): an item left empty is
-    cleared, items not in `items` are kept as they are."""
-    codes = {item.code for item in items}
-    # Lock the response before reading its answers (an UPDATE: the row's lock on PostgreSQL, the
-    # database's write lock on SQLite), so two presses of one page replace the answers in turn
-    # and never add them twice; the unique index on an answer's identity stands behind it.
-    # The old rows go in one DELETE before the new ones are added (the unit of work would insert
-    # first, against the index).
-    db.session.execute(update(Response).where(Response.id == response.id).values(updated_at=utcnow())
-                       .execution_options(synchronize_session=False))
+    cleared, items not in `items` are kept as they are.
+
+    Two presses of one page replace the answers in turn and never add them twice: the writer
+    holds the lock first (the returnee's page loads its follow-up FOR UPDATE, `follow_up_locked`;
+    for the others an UPDATE of the response here: the row's lock on PostgreSQL, the database's
+    write lock on SQLite), then the page's old rows go in one DELETE and its new ones in one
+    INSERT; the unique index on an answer's identity stands behind it. `response.answer_rows` is
+    read again from the database when next used."""
+    codes = sorted({item.code for item in items})
+    now = utcnow()
+    if not follow_up_locked:
+        db.session.execute(update(Response).where(Response.id == response.id).values(updated_at=now)
+                           .execution_options(synchronize_session=False))
     db.session.execute(delete(ResponseAnswer).where(ResponseAnswer.response_id == response.id,
-                                                    ResponseAnswer.item.in_(sorted(codes)))
+                                                    ResponseAnswer.item.in_(codes))
                        .execution_options(synchronize_session=False))
-    db.session.refresh(response, ["answer_rows"])
-    for item in items:
-        value = answers.get(item.code)
-        if value not in (None, "", []):
-            response.answer_rows.extend(_rows(item, value))
-    response.updated_at = utcnow()
+    rows = [{"response_id": response.id, **row} for item in items
+            if answers.get(item.code) not in (None, "", []) for row in _rows(item, answers[item.code])]
+    if rows:
+        db.session.execute(insert(ResponseAnswer.__table__), rows)  # Core: one executemany, every column
+    db.session.expire(response, ["answer_rows"])
+    response.updated_at = now
 
 
 def apply_scores(response: Response, version: int | None = None) -> bool:
