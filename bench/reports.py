@@ -5,7 +5,9 @@ optional long run): a census one-month check for everyone and a sampled six-mont
 draws and strata, follow-ups closed with AAPOR codes, responses with scores, red flags and the
 answers the tallies read. Then, for each report, prints its median time, the median time of
 the bare SQL it sends (the same statements, run straight on the connection, rows fetched), and
-their ratio: what the Python around the SQL costs (goal: at most 1.5).
+their ratio: what the Python around the SQL costs (goal: at most 1.5). Then the same for the
+dashboard page (/dashboard/, every section: tables, charts' data, HTML) and each of its CSV
+downloads, requested through the app as an analyst, against the bare SQL they send.
 """
 from __future__ import annotations
 
@@ -185,6 +187,61 @@ def measure(kind: str, by) -> tuple[float, float, int]:
     return statistics.median(report_times), statistics.median(bare_times), len(statements)
 
 
+def measure_page(client, url: str) -> tuple[float, float, int, int]:
+    """Median seconds of a dashboard request, of its bare SQL, statements, and its gzip size."""
+    import gzip
+
+    statements: list[tuple[str, object]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    times, size = [], 0
+    for run in range(RUNS):
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        statements.clear()
+        start = time.perf_counter()
+        answer = client.get(url)
+        times.append(time.perf_counter() - start)
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert answer.status_code == 200, (url, answer.status_code)
+        size = len(gzip.compress(answer.data))
+    # the login's own statements (session, user) are part of any page: kept in the bare SQL too
+    bare_times = []
+    raw = db.engine.raw_connection()
+    try:
+        for run in range(RUNS):
+            cursor = raw.cursor()
+            start = time.perf_counter()
+            for statement, parameters in statements:
+                cursor.execute(statement, parameters)
+                if cursor.description is not None:
+                    cursor.fetchall()
+            bare_times.append(time.perf_counter() - start)
+            cursor.close()
+            raw.rollback()
+    finally:
+        raw.close()
+    return statistics.median(times), statistics.median(bare_times), len(statements), size
+
+
+def dashboard(app) -> None:
+    from monitor.users.operations import create_user
+    from tests.conftest import PASSWORD, Browser
+
+    create_user("bench-analyst@example.org", PASSWORD, "analyst")
+    db.session.commit()
+    browser = Browser(app)
+    browser.login("bench-analyst@example.org")
+    client = browser.client
+    print(f"{'dashboard':<34} {'seconds':>8} {'bare SQL':>9} {'ratio':>6} {'statements':>11} {'gzip KB':>8}")
+    for url in ["/dashboard/", "/dashboard/?wave=m6&country=GE", "/dashboard/?wave=m6&country=GE&publication=1",
+                *(f"/dashboard/{key}.csv" for key in ("caseload", "response", "outcomes", "heard", "factors",
+                                                       "trends"))]:
+        seconds, bare, count, size = measure_page(client, url)
+        print(f"{url:<34} {seconds:>8.3f} {bare:>9.3f} {seconds / bare:>6.2f} {count:>11} {size / 1024:>8.1f}")
+
+
 def profile() -> None:
     """Each statement of the outcomes report, timed once (BENCH_VERBOSE=1)."""
     statements = []
@@ -229,6 +286,8 @@ def main() -> None:
             for kind, by in REPORTS:
                 seconds, bare, count = measure(kind, by)
                 print(f"{kind:<10} {seconds:>8.3f} {bare:>9.3f} {seconds / bare:>6.2f} {count:>11}")
+            db.session.remove()
+            dashboard(app)
             db.session.remove()
             db.engine.dispose()
     finally:

@@ -54,6 +54,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.attention.blueprint import bp as attention_bp
     from monitor.auth.blueprint import bp as auth_bp
     from monitor.exports.blueprint import bp as exports_bp
+    from monitor.dashboard.blueprint import bp as dashboard_bp
     from monitor.interviews.blueprint import bp as interviews_bp
     from monitor.main.blueprint import bp as main_bp
     from monitor.respond.blueprint import bp as respond_bp
@@ -62,7 +63,7 @@ def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
     from monitor.worklist.blueprint import bp as worklist_bp
 
     for blueprint in (main_bp, auth_bp, admin_bp, returnees_bp, worklist_bp, attention_bp, respond_bp, interviews_bp,
-                      sms_bp, exports_bp):
+                      sms_bp, exports_bp, dashboard_bp):
         app.register_blueprint(blueprint)
     from monitor.api import init_api
     init_api(app)
@@ -231,7 +232,8 @@ def _init_security_headers(app: Flask) -> None:
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             else:
                 response.headers["Cache-Control"] = "no-cache"
-        elif current_user.is_authenticated or request.blueprint == "respond":
+        elif request.endpoint != "dashboard.plotly_js" and (current_user.is_authenticated
+                                                         or request.blueprint == "respond"):
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.
             response.headers["Cache-Control"] = "no-store"

@@ -4,7 +4,7 @@ per role."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import click
 import phonenumbers
@@ -157,6 +157,7 @@ def load_demo(size: int = 300, seed: int = 2026, today: date | None = None) -> N
         create_user(email, DEMO_PASSWORD, role, orgs.get(org_code), actor="demo")
     audit.record("demo.load", actor="demo", details={"returnees": size})
     db.session.commit()
+    _demo_history(rng, today)
 
 
 def _demo_organisations() -> dict[str, Organisation]:
@@ -186,3 +187,117 @@ def _demo_organisations() -> dict[str, Organisation]:
         orgs[code] = org
     db.session.flush()
     return orgs
+
+
+# -- the months before today: follow-ups planned and worked through ---------------------------------
+
+# How returnees to each country are doing (0 bad .. 1 good): where the answers lean.
+WELLBEING = {"GE": 0.62, "IQ": 0.45, "RU": 0.55, "AM": 0.6, "UA": 0.4, "MA": 0.55, "SN": 0.5, "AF": 0.35}
+PARTNER_EFFECT = {"caritas": 0.04, "iom": -0.02}
+# What becomes of a follow-up whose window has closed, and how often.
+OUTCOMES = [("complete", 58), ("partial", 5), ("break_off", 6), ("refused", 7), ("no_contact", 18),
+            ("contacted_only", 3), ("living_abroad", 2), ("language_barrier", 1)]
+
+
+def _demo_history(rng: random.Random, today: date) -> None:
+    """Plan every wave since the earliest return (as the scheduler would have month after month)
+    and end each follow-up whose window has closed through the domain operations: completed
+    responses with answers, partials and break-offs, refusals and non-contacts. Windows still open
+    are left to the scheduler. The answers lean by country and partner, so the dashboard has
+    something to compare."""
+    from scheduler.planning import plan
+
+    from monitor.followups.operations import apply_transition, close, complete_response, mark_contacted, record_attempt
+    from monitor.models import FollowUp, Wave
+    from monitor.responses.operations import save_answers, start_response
+    from surveys import registry
+
+    earliest = db.session.scalar(select(func.min(Returnee.return_date)))
+    if earliest is None:
+        return
+    for wave in db.session.scalars(select(Wave)):
+        # as if planning had covered every day since the first return
+        wave.planned_through = min(wave.planned_through or today, earliest - timedelta(days=1))
+    db.session.commit()
+    plan(today)
+    questionnaire = registry.current()
+    follow_ups = db.session.scalars(select(FollowUp).where(FollowUp.state == "planned",
+                                                           FollowUp.window_closes < today)
+                                    .order_by(FollowUp.window_opens, FollowUp.id)).all()
+    for follow_up in follow_ups:
+        returnee = follow_up.returnee
+        span = max(0, (follow_up.window_closes - follow_up.window_opens).days - 1)
+        at = datetime.combine(follow_up.window_opens + timedelta(days=rng.randint(0, min(span, 20))),
+                              datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=rng.randint(8, 18))
+        end = datetime.combine(follow_up.window_closes, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=20)
+        if returnee.do_not_contact or returnee.opted_out_at or not returnee.consent_given:
+            close(follow_up, "do_not_contact" if returnee.do_not_contact else "withdrew", actor="demo", at=at)
+            continue
+        outcome = rng.choices([o for o, _w in OUTCOMES], weights=[w for _o, w in OUTCOMES])[0]
+        by_phone = follow_up.channel == "phone" or rng.random() < 0.3
+        if follow_up.channel == "sms":
+            apply_transition(follow_up, "invite", actor="demo", at=at)
+        if outcome in ("complete", "partial", "break_off"):
+            response = start_response(follow_up, "phone" if by_phone else "sms-web")
+            mark_contacted(follow_up, at)
+            modules = questionnaire.modules_for(response.first_follow_up)
+            kept = {"complete": len(modules), "partial": len(modules) - 1, "break_off": 1}[outcome]
+            answers = _demo_answers(rng, questionnaire, modules[:kept], _wellbeing(rng, returnee, follow_up.wave))
+            save_answers(response, [item for module in modules[:kept] for item in module.items], answers)
+            if outcome == "complete":
+                complete_response(response, at=at, actor="demo")
+            else:
+                close(follow_up, "window_closed", actor="demo", at=end)
+        elif outcome in ("refused", "living_abroad", "language_barrier"):
+            record_attempt(follow_up, outcome, channel="phone", actor="demo", at=at)
+        elif outcome == "contacted_only":
+            record_attempt(follow_up, "call_back", channel="phone", actor="demo", at=at,
+                           callback_at=at + timedelta(days=1))
+            close(follow_up, "window_closed", actor="demo", at=end)
+        else:
+            for attempt in range(rng.randint(1, 3)):
+                record_attempt(follow_up, rng.choice(["no_answer", "switched_off", "busy"]), channel="phone",
+                               actor="demo", at=min(at + timedelta(days=attempt), end))
+            close(follow_up, "window_closed", actor="demo", at=end)
+    db.session.commit()
+
+
+def _wellbeing(rng: random.Random, returnee: Returnee, wave: str) -> float:
+    partner = returnee.partner.code if returnee.partner else ""
+    level = WELLBEING.get(returnee.destination_country, 0.5) + PARTNER_EFFECT.get(partner, 0)
+    level += {"m1": 0, "m6": 0.05, "m12": 0.08}.get(wave, 0)
+    return min(1.0, max(0.0, rng.gauss(level, 0.15)))
+
+
+def _demo_answers(rng: random.Random, questionnaire, modules, wellbeing: float) -> dict:
+    """Answers to `modules` as someone doing `wellbeing` (0..1) would give them, skip logic followed."""
+    answers: dict = {}
+    for module in modules:
+        for item in module.items:
+            if not questionnaire.is_visible(item, answers):
+                continue
+            value = _demo_answer(rng, item, wellbeing)
+            if value is not None:
+                answers[item.code] = value
+    return answers
+
+
+def _demo_answer(rng: random.Random, item, wellbeing: float):
+    aim = min(1.0, max(0.0, rng.gauss(wellbeing, 0.2)))
+    if item.type_name in ("single", "yesno"):
+        scored = [o for o in item.options if o.score is not None]
+        if not scored or rng.random() < 0.04:
+            return rng.choice(item.options).code if item.required or rng.random() < 0.5 else None
+        return min(scored, key=lambda o: (abs(o.score - aim), rng.random())).code
+    if item.type_name == "multiple":
+        plain = [o.code for o in item.options if not o.exclusive]
+        return rng.sample(plain, min(len(plain), rng.choice([1, 1, 2, 3])))
+    if item.type_name == "ranked":
+        return rng.sample([o.code for o in item.options], min(len(item.options), rng.choice([1, 2, 3, 3])))
+    if item.type_name == "scale":
+        point = round(item.low + (1 - aim if item.reverse else aim) * (item.high - item.low))
+        return max(item.low, min(item.high, point))
+    if item.type_name == "number":
+        low = item.low if item.low is not None else 0
+        return rng.randint(low, item.high if item.high is not None else low + 10)
+    return None  # dates and free text: not made up

@@ -88,6 +88,11 @@ MATRIX = {
     "admin.languages": ("GET", "/admin/languages", only({"admin"})),
     "admin.plan": ("GET", "/admin/plan", only({"admin"})),
     "admin.outbox": ("GET", "/admin/outbox", only({"admin"})),
+    # The dashboard: every staff role (partner staff see their organisation's figures:
+    # tests/test_dashboard.py); plotly.js is a public library, served to anyone.
+    "dashboard.index": ("GET", "/dashboard/", everyone(200)),
+    "dashboard.download": ("GET", "/dashboard/outcomes.csv?publication=1", everyone(200)),
+    "dashboard.plotly_js": ("GET", "/dashboard/plotly.min.js", {role: 200 for role in ALL_ROLES}),
     # The responses export: everyone with an account (partner staff get their organisation's
     # cases only: tests/test_exports_responses.py); an empty POST is a form error.
     "exports.index": ("GET", "/exports/", everyone(200)),

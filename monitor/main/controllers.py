@@ -9,10 +9,10 @@ from monitor.extensions import db
 def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    # Partner staff start their day on the work list; the dashboard will be the analysts' home.
+    # Partner staff start their day on the work list; analysts and admins on the dashboard.
     if current_user.role == "partner":
         return redirect(url_for("worklist.index"))
-    return redirect(url_for("returnees.index"))
+    return redirect(url_for("dashboard.index"))
 
 
 def set_language():

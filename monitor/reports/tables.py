@@ -251,14 +251,26 @@ def outcomes(flt: ReportFilter, by: Sequence[str] = ()) -> list[OutcomeRow]:
         order += [(indicator.code, "share") for indicator in questionnaire.indicators]
         deciding = {code: _answer_kind(questionnaire.item(code)) for code in _items_deciding(questionnaire)}
         decided: dict[tuple, list] = {}  # strata and domains share answer patterns: each is evaluated once
-        for wave, stratum_id, *values, first, pattern, count in aggregates.answer_patterns(flt, by, deciding):
-            if (first, pattern) not in decided:
+        width = 2 + len(by)
+        for row in aggregates.answer_patterns(flt, by, deciding):
+            wave, stratum_id, first, pattern, count = row[0], row[1], row[width], row[width + 1], row[width + 2]
+            found = decided.get((first, pattern))
+            if found is None:
                 answers = aggregates.pattern_answers(deciding, pattern)
-                decided[(first, pattern)] = [(code, float(value)) for code, value
-                                             in questionnaire.indicator_values(answers, bool(first)).items()
-                                             if value is not None]
-            for code, value in decided[(first, pattern)]:
-                add(wave, stratum_id, values, code, count, value * count, value * count)
+                found = decided[(first, pattern)] = [(code, float(value)) for code, value
+                                                     in questionnaire.indicator_values(answers, bool(first)).items()
+                                                     if value is not None]
+            if not found:
+                continue
+            values = row[2:width]
+            key = labels.get(values)
+            if key is None:
+                key = labels[values] = tuple(_label_dimension(name, v, codes) for name, v in zip(by, values))
+            for code, value in found:  # the hot loop of a large caseload: the sums inline
+                sums = cells[(wave, key, code)][stratum_id]
+                sums[0] += count
+                sums[1] += value * count
+                sums[2] += value * count
     kinds = dict(order)
     rank = {code: i for i, (code, _kind) in enumerate(order)}
     rows = []
