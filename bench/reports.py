@@ -6,8 +6,9 @@ draws and strata, follow-ups closed with AAPOR codes, responses with scores, red
 answers the tallies read. Then, for each report, prints its median time, the median time of
 the bare SQL it sends (the same statements, run straight on the connection, rows fetched), and
 their ratio: what the Python around the SQL costs (goal: at most 1.5). Then the same for the
-dashboard page (/dashboard/, every section: tables, charts' data, HTML) and each of its CSV
-downloads, requested through the app as an analyst, against the bare SQL they send.
+dashboard page (/dashboard/, every section: tables, charts' data, HTML), each of its CSV
+downloads and the API's reports (/api/v1/reports/...), requested through the app as an analyst,
+against the bare SQL they send.
 """
 from __future__ import annotations
 
@@ -188,7 +189,7 @@ def measure(kind: str, by) -> tuple[float, float, int]:
 
 
 def measure_page(client, url: str) -> tuple[float, float, int, int]:
-    """Median seconds of a dashboard request, of its bare SQL, statements, and its gzip size."""
+    """Median seconds of a dashboard or API request, of its bare SQL, statements, and its gzip size."""
     import gzip
 
     statements: list[tuple[str, object]] = []
@@ -240,6 +241,14 @@ def dashboard(app) -> None:
                                                        "trends"))]:
         seconds, bare, count, size = measure_page(client, url)
         print(f"{url:<34} {seconds:>8.3f} {bare:>9.3f} {seconds / bare:>6.2f} {count:>11} {size / 1024:>8.1f}")
+    # The API answers the same reports as JSON (the analyst's session; a token costs the same).
+    print(f"{'api':<50} {'seconds':>8} {'bare SQL':>9} {'ratio':>6} {'statements':>11} {'gzip KB':>8}")
+    for url in ["/api/v1/reports/caseload", "/api/v1/reports/response?by=wave,channel",
+                "/api/v1/reports/outcomes?wave=m6&country=GE&by=partner",
+                "/api/v1/reports/outcomes?wave=m6&country=GE&by=partner&publication=true",
+                "/api/v1/reports/heard?by=partner", "/api/v1/reports/trends"]:
+        seconds, bare, count, size = measure_page(client, url)
+        print(f"{url:<50} {seconds:>8.3f} {bare:>9.3f} {seconds / bare:>6.2f} {count:>11} {size / 1024:>8.1f}")
 
 
 def profile() -> None:
