@@ -171,7 +171,12 @@ def measure(kind: str, by) -> tuple[float, float, int]:
         report_times.append(time.perf_counter() - start)
         db.session.rollback()
     sa.event.remove(db.engine, "before_cursor_execute", record)
-    bare_times = []
+    return statistics.median(report_times), bare_seconds(statements), len(statements)
+
+
+def bare_seconds(statements: list[tuple[str, object]]) -> float:
+    """Median seconds of the same statements run straight on a connection, rows fetched."""
+    times = []
     raw = db.engine.raw_connection()
     try:
         for run in range(RUNS):
@@ -179,13 +184,14 @@ def measure(kind: str, by) -> tuple[float, float, int]:
             start = time.perf_counter()
             for statement, parameters in statements:
                 cursor.execute(statement, parameters)
-                cursor.fetchall()
-            bare_times.append(time.perf_counter() - start)
+                if cursor.description is not None:
+                    cursor.fetchall()
+            times.append(time.perf_counter() - start)
             cursor.close()
             raw.rollback()
     finally:
         raw.close()
-    return statistics.median(report_times), statistics.median(bare_times), len(statements)
+    return statistics.median(times)
 
 
 def measure_page(client, url: str) -> tuple[float, float, int, int]:
@@ -208,22 +214,7 @@ def measure_page(client, url: str) -> tuple[float, float, int, int]:
         assert answer.status_code == 200, (url, answer.status_code)
         size = len(gzip.compress(answer.data))
     # the login's own statements (session, user) are part of any page: kept in the bare SQL too
-    bare_times = []
-    raw = db.engine.raw_connection()
-    try:
-        for run in range(RUNS):
-            cursor = raw.cursor()
-            start = time.perf_counter()
-            for statement, parameters in statements:
-                cursor.execute(statement, parameters)
-                if cursor.description is not None:
-                    cursor.fetchall()
-            bare_times.append(time.perf_counter() - start)
-            cursor.close()
-            raw.rollback()
-    finally:
-        raw.close()
-    return statistics.median(times), statistics.median(bare_times), len(statements), size
+    return statistics.median(times), bare_seconds(statements), len(statements), size
 
 
 def dashboard(app) -> None:

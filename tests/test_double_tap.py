@@ -21,13 +21,25 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _opened(url):
+    """A browser of its own (cookies, no redirects followed) that opened `url`: (opener, CSRF token)."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect)
+    page = opener.open(url).read().decode()
+    return opener, re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def _redirected(opener, url, form):
+    """POST `form`, which answers with a redirect."""
+    try:
+        opener.open(url, data=urllib.parse.urlencode(form).encode())
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 302, answer.code
+
+
 def press_together(server, token, form, times=8):
     """Open the consent page once (one cookie, one CSRF token), then send the same form `times`
     times at once, as a double tap or an impatient phone would."""
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    page = opener.open(f"{server}/s/{token}").read().decode()
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    opener, csrf = _opened(f"{server}/s/{token}")
     body = urllib.parse.urlencode({"csrf_token": csrf, **form}).encode()
     return _at_once(opener, f"{server}/s/{token}/consent", body, times)
 
@@ -74,15 +86,8 @@ def _at_once(opener, url, body, times=6) -> list[int]:
 def _logged_in(server, email):
     from tests.conftest import PASSWORD
 
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    page = opener.open(f"{server}/login").read().decode()
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    try:
-        opener.open(f"{server}/login", data=urllib.parse.urlencode(
-            {"csrf_token": csrf, "email": email, "password": PASSWORD}).encode())
-    except urllib.error.HTTPError as answer:
-        assert answer.code == 302
+    opener, csrf = _opened(f"{server}/login")
+    _redirected(opener, f"{server}/login", {"csrf_token": csrf, "email": email, "password": PASSWORD})
     return opener
 
 
@@ -162,15 +167,8 @@ def test_stopped_pressed_twice_finds_the_interview_closed(users, returnees, brow
 
 def _phone_at(server, token):
     """A returnee's phone with the link open and consent given: (opener, CSRF token)."""
-    jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
-    page = opener.open(f"{server}/s/{token}").read().decode()
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    try:
-        opener.open(f"{server}/s/{token}/consent", data=urllib.parse.urlencode(
-            {"csrf_token": csrf, "choice": "agree"}).encode())
-    except urllib.error.HTTPError as answer:
-        assert answer.code == 302
+    opener, csrf = _opened(f"{server}/s/{token}")
+    _redirected(opener, f"{server}/s/{token}/consent", {"csrf_token": csrf, "choice": "agree"})
     return opener, csrf
 
 
