@@ -4,21 +4,18 @@ to the caller's organisation for partner staff."""
 from __future__ import annotations
 
 import json
-import pycountry
+
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import RAISE
-from sqlalchemy import select
-
-from monitor import codes
 from monitor.api import schemas
 from monitor.api.auth import authenticate, caller, rate_limit_key
-from monitor.extensions import csrf, db, limiter
-from monitor.models import Organisation, ScoringVersion, Wave
+from monitor.extensions import csrf, limiter
+from monitor.models import ScoringVersion
 from monitor.reports.cli import build
-from monitor.reports.filters import DIMENSIONS, FilterError, ReportFilter
+from monitor.reports.filters import DIMENSIONS, PARAMETERS, FilterError, ReportFilter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="The dashboard's reports as JSON.")
 csrf.exempt(bp)  # monitor.api.auth.authenticate checks CSRF on a session's writes itself
@@ -51,9 +48,6 @@ REPORTS = {
     "trends": ("Outcomes by quarter of return",
                "The outcomes by return cohort (quarter of return) within each wave, with the same intervals."),
 }
-# The list parameters and the ReportFilter fields they fill.
-LISTS = {"wave": "waves", "country": "countries", "partner": "partners", "local_partner": "local_partners",
-         "channel": "channels", "sex": "sexes", "vulnerability": "vulnerabilities"}
 
 
 @bp.route("/", endpoint="index")
@@ -78,32 +72,21 @@ def _split(values) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or () for part in value.split(",") if part.strip())
 
 
-def _organisation_codes(kind: str) -> set[str]:
-    return set(db.session.scalars(select(Organisation.code).where(Organisation.kind == kind)))
-
-
-def read_query(query: dict) -> tuple[dict, tuple[str, ...] | None]:
-    """The filters as ReportFilter takes them, and `by`; a value the data cannot hold is a 400
-    with the parameter's name, not an empty table that looks like an answer."""
-    given = {name: _split(query.get(name)) for name in LISTS}
-    given["country"] = tuple(c.upper() for c in given["country"])
+def read_query(query: dict, user) -> tuple[ReportFilter, dict, tuple[str, ...] | None]:
+    """The request's filter (scoped to `user`), the values as given, and `by`; a value the data
+    cannot hold is a 400 naming its parameter, not an empty table that looks like an answer."""
+    values = {field: _split(query.get(name)) for name, field in PARAMETERS.items()}
+    values["countries"] = tuple(c.upper() for c in values["countries"])
+    values |= {"returned_from": query.get("returned_from"), "returned_to": query.get("returned_to")}
+    flt = ReportFilter.for_user(user, **values)
     by = _split(query["by"]) if query.get("by") is not None else None
-    known = {
-        "wave": set(db.session.scalars(select(Wave.code))),
-        "partner": _organisation_codes("reintegration"),
-        "local_partner": _organisation_codes("local"),
-        "channel": set(schemas.CHANNELS),
-        "sex": set(codes.SEXES),
-        "vulnerability": set(codes.VULNERABILITIES),
-    }
     errors = {}
-    for name, allowed in known.items():
-        unknown = [value for value in given[name] if value not in allowed]
-        if unknown:
+    for name, field in PARAMETERS.items():
+        unknown = flt.unknown_values().get(field)
+        if unknown and field == "countries":
+            errors[name] = [_("Not an ISO 3166-1 alpha-2 country code: %(values)s.", values=", ".join(unknown))]
+        elif unknown:
             errors[name] = [_("Unknown: %(values)s.", values=", ".join(unknown))]
-    countries = [c for c in given["country"] if pycountry.countries.get(alpha_2=c) is None]
-    if countries:
-        errors["country"] = [_("Not an ISO 3166-1 alpha-2 country code: %(values)s.", values=", ".join(countries))]
     dimensions = [name for name in by or () if name not in DIMENSIONS]
     if dimensions:
         errors["by"] = [_("Cannot break down by %(values)s (known: %(known)s).", values=", ".join(dimensions),
@@ -112,14 +95,12 @@ def read_query(query: dict) -> tuple[dict, tuple[str, ...] | None]:
         errors["returned_to"] = [_("The return period ends before it starts.")]
     if errors:
         abort(400, message=_("The filters are not valid: see errors."), errors=errors)
-    values = {field: given[name] for name, field in LISTS.items()}
-    values |= {"returned_from": query.get("returned_from"), "returned_to": query.get("returned_to")}
-    return values, by
+    return flt, values, by
 
 
 def _echo(values: dict) -> dict:
     """The filters given, as the answer repeats them (by the parameters' names)."""
-    echoed = {name: list(values[field]) for name, field in LISTS.items() if values[field]}
+    echoed = {name: list(values[field]) for name, field in PARAMETERS.items() if values[field]}
     return echoed | {name: values[name].isoformat() for name in ("returned_from", "returned_to") if values[name]}
 
 
@@ -127,10 +108,10 @@ def report(kind: str, query: dict):
     user = current_user
     if user.role == "partner" and user.organisation is None:
         abort(403, message=_("Your account belongs to no organisation: there are no figures for it to see."))
-    values, by = read_query(query)
+    flt, values, by = read_query(query, user)
     threshold = current_app.config["REPORT_SUPPRESSION_THRESHOLD"] if query["publication"] else None
     try:
-        header, rows = build(kind, ReportFilter.for_user(user, **values), by, query["weighted"], threshold)
+        header, rows = build(kind, flt, by, query["weighted"], threshold)
     except FilterError as problem:
         abort(400, message=str(problem))
     payload = {

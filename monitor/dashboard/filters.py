@@ -16,11 +16,8 @@ from monitor.dashboard.labels import country_label
 from monitor.extensions import db
 from monitor.followups.waves import all_waves, describe
 from monitor.models import Returnee
-from monitor.reports.filters import FilterError, ReportFilter
+from monitor.reports.filters import PARAMETERS, FilterError, ReportFilter
 
-# query parameter -> ReportFilter field (each repeatable: ?country=GE&country=AM)
-LISTS = {"wave": "waves", "country": "countries", "partner": "partners", "local_partner": "local_partners",
-         "channel": "channels", "sex": "sexes", "vulnerability": "vulnerabilities"}
 DATES = {"returned_from": "returned_from", "returned_to": "returned_to"}
 _MAX_VALUES = 50  # per parameter: more than any real choice, fewer than an abuse needs
 
@@ -80,7 +77,7 @@ def read_query(args, user) -> DashboardQuery:
     values: dict = {}
     names = {"wave": _("wave"), "country": _("country"), "partner": _("partner"), "local_partner": _("local partner"),
              "channel": _("channel"), "sex": _("sex"), "vulnerability": _("vulnerability")}
-    for name, target in LISTS.items():
+    for name, target in PARAMETERS.items():  # each repeatable: ?country=GE&country=AM
         given = [v.strip() for v in args.getlist(name) if v.strip()][:_MAX_VALUES]
         if name == "country":
             given = [v.upper() for v in given]

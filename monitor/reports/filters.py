@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pycountry
 from sqlalchemy import Integer, case, cast, exists, extract, select
 
 from monitor.models import FollowUp, Organisation, Returnee, ReturneeVulnerability
@@ -28,6 +29,12 @@ DIMENSIONS = {
     "sex": Returnee.sex,
     "quarter": QUARTER,  # of return
 }
+
+
+# The query parameters (the page's, the API's) and the filter's fields they fill.
+PARAMETERS = {"wave": "waves", "country": "countries", "partner": "partners", "local_partner": "local_partners",
+              "channel": "channels", "sex": "sexes", "vulnerability": "vulnerabilities"}
+FIELD_NAMES = {field: name.replace("_", " ") for name, field in PARAMETERS.items()}
 
 
 class FilterError(ValueError):
@@ -64,34 +71,42 @@ class ReportFilter:
             values["organisation"] = user.organisation.code
         return cls(**values)
 
+    def unknown_values(self) -> dict[str, list[str]]:
+        """Per field, the values that name nothing: a mistyped wave, a partner code that is not a
+        reintegration partner's, a country that is not an ISO 3166-1 alpha-2 code... The API
+        reports them by parameter; `check` refuses them. Looked up once per filter."""
+        if "_unknown" not in self.__dict__:
+            from monitor import codes
+            from monitor.extensions import db
+            from monitor.followups.waves import all_waves
+
+            organisations = db.session.execute(select(Organisation.code, Organisation.kind)).all()
+            known = {"waves": {wave.code for wave in all_waves()},
+                     "partners": {code for code, kind in organisations if kind == "reintegration"},
+                     "local_partners": {code for code, kind in organisations if kind == "local"},
+                     "channels": set(codes.CONSENT_CHANNELS), "sexes": set(codes.SEXES),
+                     "vulnerabilities": set(codes.VULNERABILITIES)}
+            found = {name: [value for value in getattr(self, name) if value not in allowed]
+                     for name, allowed in known.items()}
+            found["countries"] = [c for c in self.countries if pycountry.countries.get(alpha_2=c) is None]
+            object.__setattr__(self, "_unknown", ({name: values for name, values in found.items() if values}, known))
+        return self.__dict__["_unknown"][0]
+
     def check(self) -> None:
         """Refuse a filter that names something unknown (a mistyped wave gives a clear error,
-        not an empty table); checked once per filter."""
-        if self.__dict__.get("_checked"):
-            return
-        from monitor import codes
-        from monitor.extensions import db
-        from monitor.followups.waves import all_waves
-
+        not an empty table), or a return period that ends before it starts."""
         problems = []
-        known_waves = {wave.code for wave in all_waves()}
-        codes_known = set(db.session.scalars(select(Organisation.code)))
-        for what, values, known in (("wave", self.waves, known_waves), ("partner", self.partners, codes_known),
-                                    ("local partner", self.local_partners, codes_known),
-                                    ("channel", self.channels, set(codes.CONSENT_CHANNELS)),
-                                    ("sex", self.sexes, set(codes.SEXES)),
-                                    ("vulnerability", self.vulnerabilities, set(codes.VULNERABILITIES))):
-            unknown = [value for value in values if value not in known]
-            if unknown:
-                problems.append(f"unknown {what} {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})")
-        bad_countries = [c for c in self.countries if len(c) != 2 or not c.isalpha() or not c.isupper()]
-        if bad_countries:
-            problems.append(f"countries are ISO codes of two capital letters, not {', '.join(map(repr, bad_countries))}")
+        for name, values in self.unknown_values().items():
+            if name == "countries":
+                problems.append(f"countries are ISO codes of two capital letters, not {', '.join(map(repr, values))}")
+            else:
+                known = self.__dict__["_unknown"][1][name]
+                problems.append(f"unknown {FIELD_NAMES[name]} {', '.join(map(repr, values))} "
+                                f"(known: {', '.join(sorted(known))})")
         if self.returned_from and self.returned_to and self.returned_from > self.returned_to:
             problems.append("the return period ends before it starts")
         if problems:
             raise FilterError("; ".join(problems))
-        object.__setattr__(self, "_checked", True)
 
     def where_clauses(self) -> list:
         self.check()
