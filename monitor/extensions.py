@@ -17,6 +17,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic migrations name the same thing on SQLite and PostgreSQL.
@@ -41,6 +42,12 @@ babel = Babel()
 # Pages and files compressed as they are sent (zstd, brotli or gzip, as the browser accepts).
 compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def conflict_insert():
+    """The INSERT that knows ON CONFLICT for the database in use (PostgreSQL and SQLite both
+    speak it; None for another): `conflict_insert()(table).on_conflict_do_nothing(...)`."""
+    return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(db.engine.dialect.name)
 
 
 class FieldCipher:

@@ -24,10 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import exists, func, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from monitor.extensions import db
+from monitor.extensions import conflict_insert, db
 from monitor.models import FollowUp, Returnee, SampleDraw, SampleFrameMember, SampleStratum, Wave
 from scheduler.sampling import draw_wave_sample
 
@@ -67,7 +66,7 @@ def _insert_ignoring_duplicates(table, rows: list[dict], keys: list[str], return
     """Insert rows; one already there (another planner was quicker) is left alone."""
     if not rows:
         return 0
-    make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(db.engine.dialect.name)
+    make = conflict_insert()
     created = 0
     for start in range(0, len(rows), _INSERT_BATCH):
         chunk = rows[start:start + _INSERT_BATCH]

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor import audit
-from monitor.extensions import db
+from monitor.extensions import conflict_insert, db
 from monitor.models import LoginThrottle, User
 from monitor.models.types import utcnow
 from monitor.models.users import verify_dummy_password
@@ -81,8 +80,7 @@ def _count_failure(key: dict, now: datetime) -> datetime | None:
     """One more failure for (account, address), counted in the database (two attempts at once
     count twice); past LOGIN_MAX_FAILURES the wait doubles with each failure, up to
     LOGIN_LOCKOUT_MINUTES. Returns the end of the wait, if any."""
-    make = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
-    db.session.execute(make(LoginThrottle).values(**key, failures=0).on_conflict_do_nothing())
+    db.session.execute(conflict_insert()(LoginThrottle).values(**key, failures=0).on_conflict_do_nothing())
     failures = db.session.scalar(
         update(LoginThrottle).where(LoginThrottle.account == key["account"], LoginThrottle.address == key["address"])
         .values(failures=LoginThrottle.failures + 1).returning(LoginThrottle.failures))

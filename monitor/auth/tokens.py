@@ -11,10 +11,9 @@ import secrets
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor import audit
-from monitor.extensions import db
+from monitor.extensions import conflict_insert, db
 from monitor.models import ApiToken, User
 from monitor.models.tokens import token_digest
 from monitor.models.types import utcnow
@@ -32,8 +31,7 @@ def create_token(user: User, name: str, form_key: str | None = None) -> str | No
     """Make a token for `user` and return it (the only time it exists in clear). The same form
     sent twice (`form_key`) makes one token: the second gets None. Commits."""
     token = new_token()
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[db.engine.dialect.name]
-    made = db.session.execute(insert(ApiToken).values(
+    made = db.session.execute(conflict_insert()(ApiToken).values(
         user_id=user.id, name=name, token_hash=token_digest(token), hint=token[:HINT_LENGTH], form_key=form_key,
         created_at=utcnow()).on_conflict_do_nothing(index_elements=["form_key"]).returning(ApiToken.id)).scalar()
     if made is None:
