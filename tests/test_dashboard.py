@@ -14,6 +14,7 @@ import pytest
 
 from monitor.dashboard import sections
 from monitor.extensions import db
+from monitor.exports.files import neutralise
 from tests.reports_helpers import add_case, add_stratum, seed_004
 from tests.test_organisations_cli import invoke
 
@@ -248,7 +249,7 @@ def test_formula_looking_text_is_neutralised_numbers_are_not(app, users, orgs, b
     db.session.commit()
     csv = browser_for(users["analyst"]).get("/dashboard/caseload.csv").get_data(as_text=True)
     assert csv.splitlines()[0] == "country,\"'=HYPERLINK(\"\"http://x\"\")\",Caritas International,IOM,Total"
-    assert sections.neutralised(-0.25) == -0.25 and sections.neutralised("-1") == "'-1"
+    assert neutralise(-0.25) == -0.25 and neutralise("-1") == "'-1"
     assert sections.csv_text(["a"], [[-0.5], ["@x"]]) == "a\n-0.5\n'@x\n"
 
 

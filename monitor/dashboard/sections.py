@@ -17,12 +17,12 @@ from monitor.dashboard import labels
 from monitor.reports import rows as layouts
 from monitor.reports import tables
 from monitor.reports.aggregates import SCORES
+from monitor.exports.files import neutralise
 from monitor.reports.cli import _text
 
 PERCENT = {"RR1", "RR2", "COOP1", "CON1", "REF1", "every_share", "first_share", "attrition"}
 ESTIMATE = {"estimate", "se", "ci_low", "ci_high"}
 COLOURS = ["#1f5fa8", "#d9822b", "#3a8a4f", "#8e44ad", "#b03a48", "#5d6d7e"]
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -91,20 +91,13 @@ def table(section: Section, header: list[str], rows: list[list]) -> Table:
 
 # -- the CSV --------------------------------------------------------------------------------------
 
-def neutralised(value):
-    """A text cell a spreadsheet would run as a formula starts with a quote; numbers never change."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_text(header: list[str], rows: list[list], note: str | None = None) -> str:
     """The report's CSV (`monitor report --format csv`): `.` for decimals, one header line; a
     closing `#` line says when the figures are suppressed for publication."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([neutralised(name) for name in header])
-    writer.writerows([[_text(neutralised(value)) for value in row] for row in rows])
+    writer.writerow([neutralise(name) for name in header])
+    writer.writerows([[_text(neutralise(value)) for value in row] for row in rows])
     if note:
         out.write(f"# {note}\n")
     return out.getvalue()
