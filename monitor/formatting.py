@@ -108,5 +108,4 @@ def direction() -> str:
 
 
 # {{ x|date }}, {{ x|datetime }}, {{ x|number }}, {{ x|number(2) }}, {{ x|percent }}, {{ xs|listing }}
-FILTERS = {"date": day, "datetime": moment, "number": number, "percent": percent, "listing": listing,
-           "format_number": number}  # format_number: the name the first templates used
+FILTERS = {"date": day, "datetime": moment, "number": number, "percent": percent, "listing": listing}

@@ -15,6 +15,15 @@ from monitor.models import Organisation
 from tests.conftest import build_app
 
 
+def _inserter(conn):
+    """insert(table, **values): a row written in SQL, as the schema of an old revision takes it
+    (the models describe the newest)."""
+    def insert(table, **values):
+        marks = ", ".join(f":{k}" for k in values)
+        conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"), values)
+    return insert
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migrations_from_empty_match_the_models(backend, make_database, tmp_path):
     app = build_app(make_database(backend), tmp_path)
@@ -54,11 +63,7 @@ def test_the_outcomes_migration_moves_existing_data(backend, make_database, tmp_
         upgrade(revision="0004_sms_channel")
         now = datetime(2026, 11, 1, 12)
         with db.engine.begin() as conn:
-            def insert(table, **values):
-                columns = ", ".join(values)
-                marks = ", ".join(f":{k}" for k in values)
-                conn.execute(sa.text(f'INSERT INTO {table} ({columns}) VALUES ({marks})'), values)
-
+            insert = _inserter(conn)
             insert("organisations", id=1, code="caritas", name="Caritas International", kind="reintegration",
                    active=True, created_at=now)
             for n, (country, return_date) in enumerate([("GE", date(2026, 4, 3)), ("GE", date(2026, 4, 9)),
@@ -195,10 +200,7 @@ def test_the_answer_identity_migration_removes_doubled_answers(backend, make_dat
         upgrade(revision="0009_login_throttles")
         now = datetime(2026, 11, 1, 12)
         with db.engine.begin() as conn:
-            def insert(table, **values):
-                marks = ", ".join(f":{k}" for k in values)
-                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"), values)
-
+            insert = _inserter(conn)
             partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
             insert("returnees", id=1, code="R1", destination_country="GE", partner_id=partner,
                    return_date=date(2026, 9, 1), language="ka", preferred_channel="sms", consent_given=True,
@@ -245,10 +247,7 @@ def test_the_attention_migration_gives_existing_flags_their_items(backend, make_
         upgrade(revision=before)
         now = datetime(2026, 11, 1, 12)
         with db.engine.begin() as conn:
-            def insert(table, **values):
-                marks = ", ".join(f":{k}" for k in values)
-                conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"), values)
-
+            insert = _inserter(conn)
             partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
             insert("users", id=1, email="staff@caritas.example", password_hash="x", role="partner",
                    organisation_id=partner, active=True, session_token="t", created_at=now)

@@ -25,10 +25,11 @@ def create_link(returnee: Returnee, wave: str, expires_at: datetime) -> str:
     return token
 
 
-def resolve_link(token: str) -> SurveyLink | None:
+def resolve_link(token: str, *options) -> SurveyLink | None:
+    """The link of a token (None for one that is not a link), loaded with `options`."""
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(select(SurveyLink).where(SurveyLink.token_hash == token_hash(token)))
+    return db.session.scalar(select(SurveyLink).where(SurveyLink.token_hash == token_hash(token)).options(*options))
 
 
 def open_link(token: str, lock: bool = False) -> tuple[SurveyLink, FollowUp | None, Response | None] | None:
@@ -37,12 +38,8 @@ def open_link(token: str, lock: bool = False) -> tuple[SurveyLink, FollowUp | No
     the follow-up's row locked when `lock` (a POST writes: two presses of a page take turns).
     The returnee's vulnerabilities and the response's scores, flags and needs are loaded only if
     something reads them; a page reads none of them."""
-    if not token or len(token) > 64:
-        return None
-    link = db.session.scalar(
-        select(SurveyLink).where(SurveyLink.token_hash == token_hash(token))
-        .options(joinedload(SurveyLink.returnee).options(
-            joinedload(Returnee.partner), joinedload(Returnee.local_partner), lazyload(Returnee.vulnerability_rows))))
+    link = resolve_link(token, joinedload(SurveyLink.returnee).options(
+        joinedload(Returnee.partner), joinedload(Returnee.local_partner), lazyload(Returnee.vulnerability_rows)))
     if link is None:
         return None
     stmt = (select(FollowUp, Response).outerjoin(Response, Response.follow_up_id == FollowUp.id)

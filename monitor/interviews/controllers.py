@@ -63,12 +63,7 @@ def _interview(code: str, wave: str):
     if request.method == "POST":
         if mode not in INTERVIEW_MODES or language not in LANGUAGES:
             abort(400)  # a select of the form: only a forged request sends another value
-        submitted = {}
-        for item in items:
-            try:
-                submitted[item.code] = item.parse_form(request.form)
-            except AnswerError as problem:
-                errors[item.code] = staff_t(problem.message, **problem.params)
+        submitted, errors = _parsed(items, staff_t)
         answers.update(submitted)
         completing = request.form.get("action") == "complete"
         if completing:
@@ -110,6 +105,18 @@ def _interview(code: str, wave: str):
                            modules=modules, states=states, errors=errors, t=staff_t, t2=translator(language),
                            mode=mode, modes=INTERVIEW_MODES, language=language, languages=LANGUAGE_NAMES,
                            response=response), 422 if errors else 200
+
+
+def _parsed(items, staff_t) -> tuple[dict, dict[str, str]]:
+    """The form's answers to `items`, and the message (in the staff language) of each that
+    cannot be taken."""
+    submitted, errors = {}, {}
+    for item in items:
+        try:
+            submitted[item.code] = item.parse_form(request.form)
+        except AnswerError as problem:
+            errors[item.code] = staff_t(problem.message, **problem.params)
+    return submitted, errors
 
 
 def _closed_form(returnee, follow_up, response, wave: str):
@@ -157,12 +164,7 @@ def correct(code: str, wave: str):
         if mode not in modes or language not in LANGUAGES or not revision_field.isdigit():
             abort(400)  # selects and a hidden field of the form: only a forged request differs
         based_on = int(revision_field)  # kept when the form comes back: a later correction is not overwritten unseen
-        submitted = {}
-        for item in items:
-            try:
-                submitted[item.code] = item.parse_form(request.form)
-            except AnswerError as problem:
-                errors[item.code] = staff_t(problem.message, **problem.params)
+        submitted, errors = _parsed(items, staff_t)
         if follow_up.disposition == "1.1":  # a complete interview stays complete
             answers = corrections.corrected_answers(operations.stored_answers(response), items, submitted)
             for missing in questionnaire.missing_required(answers, response.first_follow_up):
@@ -201,7 +203,7 @@ def correct(code: str, wave: str):
                 else:
                     flash(_("Correction saved; the earlier answers are kept in the history."), "success")
                 return redirect(url_for("returnees.detail", code=code))
-        elif errors:
+        else:
             flash(_("Nothing was saved: some answers need attention."), "error")
         states = {item.code: form_state(item, {}, request.form) for item in items}
     return render_template("interviews/interview.html", returnee=returnee, wave=wave, follow_up=follow_up,

@@ -12,7 +12,7 @@ from monitor import audit
 from monitor.extensions import db
 from monitor.models import Response, ResponseRevision, ScoringVersion, User
 from monitor.models.types import utcnow
-from monitor.responses.operations import apply_scores, save_answers, stored_answers
+from monitor.responses.operations import apply_scores, as_stored, save_answers, stored_answers
 from scheduler.dispositions import carries_answers
 from surveys.items import Item
 
@@ -34,11 +34,6 @@ def latest_revision(response: Response) -> int:
                              .where(ResponseRevision.response_id == response.id))
 
 
-def _as_stored(value):
-    # Stored numbers come back as floats; whole ones as ints (as stored_answers gives them).
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 def corrected_answers(answers: dict, items: list[Item], submitted: dict) -> dict:
     """`answers` with the answers to `items` replaced by `submitted` (an item left empty has
     none), as `save_answers` would store them."""
@@ -46,7 +41,7 @@ def corrected_answers(answers: dict, items: list[Item], submitted: dict) -> dict
     for item in items:
         value = submitted.get(item.code)
         if value not in (None, "", []):
-            result[item.code] = [_as_stored(v) for v in value] if isinstance(value, list) else _as_stored(value)
+            result[item.code] = as_stored(value)
     return result
 
 

@@ -140,10 +140,16 @@ def apply_scores(response: Response, version: int | None = None) -> bool:
 
 
 def stored_answers(response: Response) -> dict:
-    """The answers as the questionnaire items give them (stored numbers come back as floats:
-    whole numbers get their ints again)."""
-    return {code: int(value) if isinstance(value, float) and value.is_integer() else value
-            for code, value in response.answers.items()}
+    """The answers as the questionnaire items give them."""
+    return {code: as_stored(value) for code, value in response.answers.items()}
+
+
+def as_stored(value):
+    """An answer as it reads back from the database: stored numbers come back as floats, whole
+    numbers get their ints again (in a list too)."""
+    if isinstance(value, list):
+        return [as_stored(v) for v in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def rescore_all(note: str | None = None, batch: int = 500) -> tuple[int, int, int]:
