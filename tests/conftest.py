@@ -93,6 +93,16 @@ def migrated_app(request, make_database, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh(request, make_database, tmp_path):
+    """An app on a brand-new, empty database: no migration run, no fixture data (an operator's
+    first day: tests drive it through the documented commands)."""
+    app = build_app(make_database(request.param), tmp_path)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(migrated_app):
     ctx = migrated_app.app_context()

@@ -10,7 +10,7 @@ import zipfile
 from datetime import date, timedelta
 
 from surveys import registry
-from tests.test_organisations_cli import fresh, invoke  # noqa: F401  (fresh is the empty-database fixture)
+from tests.test_organisations_cli import invoke
 
 RETURNEES = "code,destination_country,partner,local_partner,return_date,language,channel,phone,consent"
 SUBMISSION = ["SubmissionDate", "start", "end", "case", "questionnaire_version", "mode", "language", "consent",
@@ -19,7 +19,7 @@ SUBMISSION = ["SubmissionDate", "start", "end", "case", "questionnaire_version",
               "Status", "ReviewState", "DeviceID", "Edits", "FormVersion"]
 
 
-def test_from_an_empty_database_to_the_figures(fresh, tmp_path):  # noqa: F811
+def test_from_an_empty_database_to_the_figures(fresh, tmp_path):
     assert invoke(fresh, "db", "upgrade").exit_code == 0
     result = invoke(fresh, "organisations", "add", "caritas-ge", "--name", "Caritas Georgia", "--parent", "caritas",
                     "--country", "GE")

@@ -23,9 +23,7 @@ from monitor.demo import DEMO_PASSWORD, LOCAL_PARTNERS, REINTEGRATION_PARTNERS
 from monitor.extensions import db
 from monitor.models import AuditEntry, Organisation, Returnee, User
 from monitor.returnees.importing import import_returnees
-from tests.conftest import build_app
 
-BACKENDS = ["sqlite", "postgresql"]
 # The installed console script beside this Python (make test's virtualenv), else the same module.
 MONITOR = ([str(Path(sys.executable).with_name("monitor"))] if Path(sys.executable).with_name("monitor").exists()
            else [sys.executable, "-m", "monitor.cli"])
@@ -41,15 +39,6 @@ def returnee_csv(tmp_path, *rows):
 
 def codes_and_counts():
     return dict(db.session.execute(select(Organisation.code, func.count()).group_by(Organisation.code)).all())
-
-
-@pytest.fixture(params=BACKENDS)
-def fresh(request, make_database, tmp_path):
-    """An app on a brand-new, empty database: no migration run, no fixture data."""
-    app = build_app(make_database(request.param), tmp_path)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
 
 
 def invoke(app, *args):
