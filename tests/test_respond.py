@@ -298,6 +298,19 @@ def test_pages_are_sent_compressed_and_the_stylesheet_is_cached_by_its_hash(app,
         assert phone.get("/static/css/respond.css?v=000000000000")[2]["Cache-Control"] == "no-cache"
 
 
+def test_the_favicon_is_a_tiny_icon_cached_for_a_week(app, users, browser_for):
+    """Every browser asks for /favicon.ico: a small icon, not a 404 with the staff error page,
+    and not asked for again on every page (for staff too, whose pages are no-store)."""
+    for user in (None, users["admin"]):
+        response = browser_for(user).get("/favicon.ico")
+        assert response.status_code == 200 and response.mimetype == "image/x-icon"
+        body = response.get_data()
+        assert body[:4] == b"\x00\x00\x01\x00" and len(body) < 300  # an ICO, a PNG inside
+        assert body[22:30] == b"\x89PNG\r\n\x1a\n"
+        assert "max-age=604800" in response.headers["Cache-Control"]
+        assert "no-store" not in response.headers["Cache-Control"]
+
+
 def _statements(app, request) -> list[str]:
     """The SQL statements one request runs (an executemany counts once)."""
     from sqlalchemy import event
