@@ -319,6 +319,31 @@ def test_an_interview_is_offered_only_for_an_open_follow_up(users, returnees, br
     assert "6-month wave" in detail
 
 
+def test_the_case_page_offers_interviews_for_open_follow_ups_only(users, returnees, browser_for):
+    """The follow-ups table offers an interview for what is open now (as the work list does),
+    the "To phone" state links to its interview, and the responses table says "No response yet",
+    not "No follow-up yet" right below a table of follow-ups."""
+    from datetime import date, timedelta
+
+    from tests.conftest import make_follow_up
+
+    today = date.today()
+    make_follow_up(returnees["caritas-ge"], "m1", state="phone_task")
+    make_follow_up(returnees["caritas-ge"], "m6", opens=today + timedelta(days=150))  # planned for later
+    make_follow_up(returnees["caritas-ge"], "m12", state="closed", opens=today - timedelta(days=60),
+                   closes=today - timedelta(days=30))
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    page = browser.get("/returnees/GE-C-001").get_data(as_text=True)
+    follow_ups, responses = page.split("<h3>Responses</h3>")[0], page.split("<h3>Responses</h3>")[1]
+    assert 'href="/interviews/GE-C-001/m1">To phone</a>' in follow_ups
+    assert follow_ups.count('class="button" href="/interviews/GE-C-001/m1"') == 1
+    assert "/interviews/GE-C-001/m6" not in page and "/interviews/GE-C-001/m12" not in page
+    assert "No response yet." in responses.split("</table>")[0] and "No follow-up yet" not in page
+    # An analyst reads the case but interviews nobody: no button, no link.
+    assert "/interviews/" not in browser_for(users["analyst"]).get("/returnees/GE-C-001").get_data(as_text=True)
+
+
 def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches(app, users, returnees, browser_for):
     from monitor.followups.operations import complete_response
     from monitor.models import Response, ResponseScore, ScoringVersion

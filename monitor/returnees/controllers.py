@@ -10,6 +10,7 @@ from monitor import audit, codes, formatting
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
+from monitor.models.types import utcnow
 from monitor.responses import corrections
 from monitor.responses.operations import questionnaire_of
 from monitor.returnees import operations
@@ -89,9 +90,14 @@ def _render_detail(returnee: Returnee, show_contact: bool):
     items = [item for response in responses for item in response.attention_items]
     items = (sorted((i for i in items if i.is_open), key=lambda i: i.opened_at)
              + sorted((i for i in items if not i.is_open), key=lambda i: i.closed_at, reverse=True))
+    # An interview is offered for the follow-ups open now (window open, not closed), as on the work
+    # list; never for a wave planned for later, nor when the returnee refused contact.
+    today = utcnow().date()
+    interviewable = {f.id for f in follow_ups if f.state != "closed" and f.window_opens <= today <= f.window_closes
+                     and returnee.refusal is None and can(current_user, "returnees.edit")}
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
-        follow_ups=follow_ups, attention_items=items,
+        follow_ups=follow_ups, attention_items=items, interviewable=interviewable,
         correctable={r.id for r in responses if corrections.correctable(r)},
         histories={r.id: _readable_history(r) for r in responses},
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
