@@ -227,6 +227,45 @@ def test_list_filters_and_pagination(app, users, orgs, browser_for):
     assert "60 returnees" in browser.get("/returnees/?status=contactable").get_data(as_text=True)
 
 
+def test_the_list_shows_each_cases_follow_up_and_needs_and_filters_on_them(users, returnees, browser_for):
+    """Beside consent, the list shows each case's current follow-up (wave and state) and its
+    open needs; the Status filter covers them; the country filter offers the caseload's
+    countries only, not every country in the world."""
+    from datetime import date, timedelta
+
+    from monitor.models import AttentionItem
+    from monitor.responses.operations import start_response
+    from tests.conftest import make_follow_up
+
+    today = date.today()
+    db.session.add(AttentionItem(response=start_response(make_follow_up(returnees["caritas-ge"], "m1",
+                                                                         state="phone_task"), "phone"),
+                                 flag="no_shelter"))
+    make_follow_up(returnees["caritas"], "m1", state="closed", opens=today - timedelta(days=200),
+                   closes=today - timedelta(days=170))
+    make_follow_up(returnees["caritas"], "m6", state="invited")
+    db.session.commit()
+
+    def rows(page):
+        return {row.split("</a>")[0].rsplit(">", 1)[1]: row for row in page.split("<tbody>")[1].split("<tr>")[1:]}
+
+    browser = browser_for(users["caritas"])
+    page = browser.get("/returnees/").get_data(as_text=True)
+    listed = rows(page)
+    assert "One-month check · To phone" in listed["GE-C-001"] and "1 need" in listed["GE-C-001"]
+    assert "6-month wave · Invited by SMS" in listed["GE-C-002"] and "need" not in listed["GE-C-002"]
+    assert "—" in listed["AM-C-001"].split("</td>")[-2]
+    assert set(rows(browser.get("/returnees/?status=phone_task").get_data(as_text=True))) == {"GE-C-001"}
+    assert set(rows(browser.get("/returnees/?status=invited").get_data(as_text=True))) == {"GE-C-002"}
+    assert set(rows(browser.get("/returnees/?status=needs_attention").get_data(as_text=True))) == {"GE-C-001"}
+    countries = page.split('name="country"')[1].split("</select>")[0]
+    assert countries.count("<option") == 3  # —, Armenia, Georgia
+    assert "Georgia" in countries and "Armenia" in countries and "Antarctica" not in countries
+    # An analyst sees the follow-ups, never the red flags.
+    page = browser_for(users["analyst"]).get("/returnees/").get_data(as_text=True)
+    assert "One-month check · To phone" in page and "1 need" not in page and "needs_attention" not in page
+
+
 def test_audit_log_page(users, returnees, browser_for):
     browser = browser_for(users["admin"])
     browser.post("/returnees/GE-C-001/contact")
