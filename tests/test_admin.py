@@ -348,6 +348,26 @@ def test_interview_round_trip(users, returnees, browser_for):
     assert "/interviews/GE-C-001/m12" not in detail
 
 
+def test_the_interviewer_reads_which_answer_opens_a_question_and_scale_ends_in_both_languages(
+        users, returnees, browser_for):
+    from tests.conftest import make_follow_up
+
+    make_follow_up(returnees["caritas-ge"], "m1")
+    db.session.commit()
+    page = browser_for(users["caritas-ge"]).get("/interviews/GE-C-001/m1").get_data(as_text=True)
+    assert "the answer before allows it" not in page
+    assert "Ask only if “Where do you live now?” is “Somewhere else”; otherwise leave empty." in page
+    assert "Ask only if “Where do you live now?” is not “No fixed place”; otherwise leave empty." in page
+    # the condition stands right before the question it governs
+    before_other = page.split('id="q-housing_other"')[0].rsplit('<p class="muted condition">', 1)[1]
+    assert "is “Somewhere else”" in before_other
+    # a scale's end labels in the returnee's language (Georgian) too, like every option
+    from surveys.translation import translator
+    ka = translator("ka")
+    health = page.split('id="q-physical_health"')[1].split("</fieldset>")[0]
+    assert ka("Very bad") != "Very bad" and ka("Very bad") in health and ka("Very good") in health
+
+
 def test_an_interview_is_offered_only_for_an_open_follow_up(users, returnees, browser_for):
     from tests.conftest import make_follow_up
 
