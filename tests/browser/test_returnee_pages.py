@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SCREENSHOTS.mkdir(exist_ok=True)
 VIEWPORT = {"width": 360, "height": 640}
 
 
@@ -37,6 +40,7 @@ def test_a_question_added_by_an_answer_is_announced_and_scrolled_to(chromium, li
     page = context.new_page()
     token = _link(live_server)
     page.goto(f"/s/{token}")
+    page.screenshot(path=str(SCREENSHOTS / "returnee-consent.png"), full_page=True)
     page.click("button[value=agree]")
     page.wait_for_url(re.compile(r"/housing$"))
     page.goto(f"/s/{token}/health")  # the last question of this page opens another one
@@ -55,6 +59,7 @@ def test_a_question_added_by_an_answer_is_announced_and_scrolled_to(chromium, li
     question = page.locator("#q-wants_support")
     assert question.bounding_box()["y"] < VIEWPORT["height"]
     assert page.locator("h1").bounding_box()["y"] < 0  # scrolled past the heading
+    page.screenshot(path=str(SCREENSHOTS / "returnee-question-added.png"))
     # The answers given stay as they were; answering the new one goes on to the next part.
     assert page.locator("input[name=distress][value=often]").is_checked()
     question.locator("input[value=no]").check()
