@@ -27,8 +27,11 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     from monitor.organisations_cli import organisations_command
     from monitor.reports.cli import report_command
+    from monitor.returnees.cli import erase_command, purge_expired_command
     app.cli.add_command(organisations_command)
     app.cli.add_command(report_command)
+    app.cli.add_command(erase_command)
+    app.cli.add_command(purge_expired_command)
 
 
 @click.command("create-user")

@@ -104,6 +104,14 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         raise ConfigError("REPORT_SUPPRESSION_THRESHOLD must be a whole number of at least 2 (5 by default, "
                           "10 for the stricter statistical-office rule)")
 
+    try:
+        retention_months = int(env.get("RETENTION_MONTHS", "12"))
+    except ValueError:
+        retention_months = 0
+    if retention_months < 1:
+        raise ConfigError("RETENTION_MONTHS must be a whole number of months of at least 1 (12 by default): how long "
+                          "names and phone numbers are kept after a case's last wave closes")
+
     config = {
         "MONITOR_ENV": environment,
         "TESTING": environment == "testing",
@@ -142,6 +150,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
         # Disclosure control of published figures: counts under it are shown as "<5".
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
+        # Names and phone numbers are purged this many months after a case's last wave closes.
+        "RETENTION_MONTHS": retention_months,
     }
 
     if production:

@@ -96,7 +96,7 @@ def inbound():
             if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
                 opt_out(returnee, actor="returnee", via="sms", at=now)
             elif kind == "start":
-                opt_in(returnee, actor="returnee")
+                opt_in(returnee, actor="returnee", at=now)
         db.session.commit()
         return returnees
 
