@@ -174,8 +174,9 @@ def test_a_shared_phone_stays_with_the_other_case(app, orgs, users):
     db.session.commit()
     erase_returnee(erased, reason="request", actor="cli")
     db.session.commit()
-    texts = dict(db.session.execute(select(InboundMessage.provider_id, InboundMessage.body)).all())
-    assert texts == {"SM1": "", "SM2": "theirs"}
+    texts = {row.provider_id: (row.body, row.read_at is not None)
+             for row in db.session.execute(select(InboundMessage.provider_id, InboundMessage.body, InboundMessage.read_at))}
+    assert texts == {"SM1": ("", True), "SM2": ("theirs", False)}
     assert db.session.get(Returnee, sibling.id).phone == PHONE
 
 

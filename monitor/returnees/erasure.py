@@ -86,6 +86,9 @@ def erase_returnee(returnee: Returnee, *, reason: str, with_answers: bool = Fals
     sent = InboundMessage.returnee_id == returnee.id
     if lookup is not None and not shared:
         sent = or_(sent, InboundMessage.from_lookup == lookup)
+    # Read: an emptied text has nothing left for the work list to show.
+    db.session.execute(update(InboundMessage).where(sent, InboundMessage.read_at.is_(None)).values(read_at=at)
+                       .execution_options(synchronize_session=False))
     result.texts = db.session.execute(
         update(InboundMessage).where(sent).values(body="", from_lookup="")
         .execution_options(synchronize_session=False)).rowcount
