@@ -268,7 +268,6 @@ AUDIT_DETAILS = {
     "organisation": _l("Organisation"),
     "with_answers": _l("Answers deleted too"),
     "months": _l("Retention (months)"),
-    "last_closed": _l("Last wave closed"),
     "messages": _l("Text messages emptied"),
     "texts": _l("Texts from the returnee emptied"),
     "notes": _l("Notes removed"),
