@@ -150,7 +150,9 @@ ATTENTION_ACTIONS = {
     "nothing_needed": _l("Nothing needed"),
 }
 # Items of flags resolved before actions were recorded (migration 0009): shown, never chosen.
-ATTENTION_ACTION_LABELS = {**ATTENTION_ACTIONS, "resolved_earlier": _l("Resolved (before actions were recorded)")}
+# ... and items still open when their case was erased (nobody can reach the returnee any more).
+ATTENTION_ACTION_LABELS = {**ATTENTION_ACTIONS, "resolved_earlier": _l("Resolved (before actions were recorded)"),
+                           "case_erased": _l("Closed: the case was erased")}
 
 # Text messages in the outbox: what each is, and where it stands (Twilio's statuses and ours).
 SMS_KINDS = {

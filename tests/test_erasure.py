@@ -135,6 +135,8 @@ def test_erasure_leaves_no_trace_of_the_identity_and_keeps_the_outcome(app, orgs
     assert outcomes == {"m1": "1.1", "m6": "2.11"}  # the interview's outcome stays; the open wave ends as a refusal
     response = db.session.scalar(select(Response).where(Response.returnee_id == returnee.id))
     assert response.answers == {"housing_situation": "rented"}  # coded answers stay without --with-answers
+    item = db.session.scalar(select(AttentionItem).where(AttentionItem.response_id == response.id))  # nobody can reach the returnee to act on it any more
+    assert (item.action, item.closed_at is not None, item.note) == ("case_erased", True, None)
     assert db.session.scalar(select(SmsMessage.status).where(SmsMessage.status != "sent",
                                                              SmsMessage.returnee_id == returnee.id)) == "cancelled"
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "returnee.erase"))
@@ -220,6 +222,7 @@ def test_an_erased_case_is_never_contacted_again(app, orgs, users, browser_for):
                       ).status_code == 302
     assert staff.get("/returnees/GE-E-001/edit").status_code == 302
     assert staff.get("/interviews/GE-E-001/m1").status_code == 302
+    assert staff.get("/interviews/GE-E-001/m1/correct").status_code == 302
     db.session.expire_all()
     assert len(db.session.get(Returnee, returnee.id).consent_events) == 1
     page = staff.get("/returnees/GE-E-001").get_data(as_text=True)

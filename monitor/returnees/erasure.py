@@ -97,6 +97,11 @@ def erase_returnee(returnee: Returnee, *, reason: str, with_answers: bool = Fals
 
     follow_ups = select(FollowUp.id).where(FollowUp.returnee_id == returnee.id).scalar_subquery()
     responses = select(Response.id).where(Response.returnee_id == returnee.id).scalar_subquery()
+    # Open needs-attention items close: nobody can reach the returnee any more.
+    db.session.execute(update(AttentionItem).where(AttentionItem.response_id.in_(responses),
+                                                   AttentionItem.closed_at.is_(None))
+                       .values(action="case_erased", closed_at=at, closed_by_id=user.id if user else None)
+                       .execution_options(synchronize_session=False))
     for model, owner in ((ContactAttempt, ContactAttempt.follow_up_id.in_(follow_ups)),
                          (AttentionItem, AttentionItem.response_id.in_(responses)),
                          (ConsentEvent, ConsentEvent.returnee_id == returnee.id)):
