@@ -227,6 +227,10 @@ def test_an_erased_case_is_never_contacted_again(app, orgs, users, browser_for):
     assert len(db.session.get(Returnee, returnee.id).consent_events) == 1
     page = staff.get("/returnees/GE-E-001").get_data(as_text=True)
     assert "Erased" in page and "Record consent" not in page and "Show contact details" not in page
+    make_returnee(orgs["caritas"], "GE-E-002", orgs["caritas-ge"])
+    db.session.commit()
+    listing = staff.get("/returnees/?status=erased").get_data(as_text=True)
+    assert "GE-E-001" in listing and "GE-E-002" not in listing
 
 
 def test_an_import_does_not_bring_an_erased_identity_back(app, orgs):

@@ -53,6 +53,8 @@ def index():
         stmt = stmt.where(Returnee.consent_withdrawn_at.is_not(None))
     elif status == "do_not_contact":
         stmt = stmt.where(Returnee.do_not_contact)
+    elif status == "erased":
+        stmt = stmt.where(Returnee.erased_at.is_not(None))
 
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = page_number(request.args)

@@ -169,4 +169,4 @@ class FilterForm(FlaskForm):
     channel = SelectField(_l("Channel"))
     status = SelectField(_l("Status"), choices=[
         ("", "—"), ("contactable", _l("May be contacted")), ("no_consent", _l("No consent")),
-        ("withdrawn", _l("Consent withdrawn")), ("do_not_contact", _l("Do not contact"))])
+        ("withdrawn", _l("Consent withdrawn")), ("do_not_contact", _l("Do not contact")), ("erased", _l("Erased"))])
