@@ -47,7 +47,9 @@ def _import(page, path):
     page.set_input_files("#file", str(path))
     page.uncheck("#dry_run")
     page.click("main form button[type=submit]")
-    page.wait_for_function("document.querySelector('main').innerText.includes('rows')", timeout=60000)
+    page.wait_for_load_state()
+    page.wait_for_function("(document.querySelector('main') || {innerText: ''}).innerText.includes('rows')",
+                           timeout=60000)  # at once, or when a background import has finished
     return page.inner_text("main")
 
 
