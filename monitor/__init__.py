@@ -17,24 +17,26 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from monitor import codes
-from monitor.config import config_warnings, load_config
+from monitor.config import config_warnings, load_config, unsafe_settings
 from monitor.extensions import babel, cipher, compress, csrf, db, limiter, login_manager, migrate
 from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, env: dict | None = None, *, refuse_unsafe: bool = True) -> Flask:
     """Application factory. `config` overrides what the environment (`env`, default
-    os.environ) gives; tests use both."""
+    os.environ) gives; tests use both. An unsafe production configuration raises ConfigError
+    unless `refuse_unsafe` is false (`monitor check-config` lists the problems instead)."""
     instance = (os.environ if env is None else env).get("MONITOR_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
                 instance_relative_config=True)
-    app.config.update(load_config(env, instance_path=app.instance_path))
-    for warning in config_warnings(app.config):
-        app.logger.warning("configuration: %s", warning)
+    app.config.update(load_config(env, instance_path=app.instance_path, refuse_unsafe=refuse_unsafe))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})
+    if app.config["MONITOR_ENV"] == "production":
+        for warning in unsafe_settings(app.config) + config_warnings(app.config):
+            app.logger.warning("configuration: %s", warning)
 
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
