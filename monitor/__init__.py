@@ -34,7 +34,7 @@ def create_app(config: dict | None = None, env: dict | None = None, *, refuse_un
     app.config.update(load_config(env, instance_path=app.instance_path, refuse_unsafe=refuse_unsafe))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})
-    if app.config["MONITOR_ENV"] == "production":
+    if app.config["MONITOR_ENV"] == "production" and refuse_unsafe:  # check-config prints its own list
         for warning in unsafe_settings(app.config) + config_warnings(app.config):
             app.logger.warning("configuration: %s", warning)
 
