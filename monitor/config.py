@@ -126,7 +126,9 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "DATA_ENCRYPTION_KEY_GENERATED": not encryption_key.from_environment,
         "GUNICORN_WORKERS": _gunicorn_workers(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: the values of a failed statement (a name, a number) stay out of the
+        # exception's message and so out of the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SMS_BACKEND": sms_backend,
         "PUBLIC_BASE_URL": public_base_url,
         **twilio,
