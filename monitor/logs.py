@@ -1,6 +1,6 @@
 """No personal data in logs. The application logs only ids, codes and counts; what libraries log
 is kept in the same bounds here: a request line loses its query string (a search by phone number
-travels in one), whichever server writes it."""
+travels in one), and SQL result rows (decrypted) are never logged."""
 from __future__ import annotations
 
 import logging
@@ -20,7 +20,21 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
+class DropResultRows(logging.Filter):
+    """SQLAlchemy's DEBUG log of each result row (SQLALCHEMY_ECHO="debug"): rows come after the
+    decryption, names and numbers in clear. The statements stay; their parameters are hidden by
+    the engine's hide_parameters (monitor/config.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(("Row ", "Col ")))
+
+
+def _add(logger_name: str, kind: type[logging.Filter]) -> None:
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
+
+
 def init_logging() -> None:
-    werkzeug = logging.getLogger("werkzeug")
-    if not any(isinstance(f, DropQueryStrings) for f in werkzeug.filters):
-        werkzeug.addFilter(DropQueryStrings())
+    _add("werkzeug", DropQueryStrings)
+    _add("sqlalchemy.engine.Engine", DropResultRows)
