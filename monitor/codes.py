@@ -169,6 +169,7 @@ AUDIT_ACTIONS = {
     "response.complete": _l("Response completed"),
     "response.import": _l("Responses imported"),
     "response.rescore": _l("Responses scored again"),
+    "encryption.rotate": _l("Personal data re-encrypted under a new key"),
     "scoring.activate": _l("Scoring version activated"),
     "inbound.handled": _l("Text marked handled"),
     "attention.close": _l("Needs-attention item closed"),
@@ -234,6 +235,10 @@ AUDIT_DETAILS = {
     "with_text": _l("With free-text answers"),
     "labels": _l("Language of the labels"),
     "organisation": _l("Organisation"),
+    "key": _l("Key fingerprint"),
+    "reencrypted": _l("Values re-encrypted"),
+    "indexes": _l("Lookup hashes recomputed"),
+    "unreadable": _l("Values no key reads"),
 }
 
 # Who did it, when it was not a person's account.
