@@ -142,3 +142,35 @@ def test_rotate_key_command_reports_progress_and_unreadable_values(app, orgs, ke
     result = invoke(app, "rotate-key")
     assert result.exit_code == 1
     assert "error: 1 values in returnees.name read with no key" in result.output
+
+
+def test_a_row_the_app_changes_meanwhile_is_left_as_the_app_wrote_it(app, orgs, keys, monkeypatch):
+    from monitor import keyrotation
+
+    old, new = keys[0], Fernet.generate_key().decode()
+    _seed(orgs)
+    _use_keys(app, [new, old])
+    # The first row of the second batch: on SQLite a batch that has written holds the only write
+    # lock, and the app's edit would wait for its commit instead.
+    target = db.session.scalar(select(Returnee.id).where(Returnee.code == "GE-R-010"))
+    edited = Fernet(new).encrypt(b"Tamar Edited").decode()
+    rotate_row = keyrotation._rotate_row
+
+    def with_an_edit_meanwhile(conn, raw, rotation, row, *args):
+        if rotation.table.name == "returnees" and row["id"] == target:
+            # The web app saves an edit of this case on its own connection, between the
+            # rotation's read and its write.
+            with db.engine.begin() as other:
+                other.execute(sa.text("UPDATE returnees SET name = :name WHERE id = :id"), {"name": edited, "id": target})
+        return rotate_row(conn, raw, rotation, row, *args)
+
+    monkeypatch.setattr(keyrotation, "_rotate_row", with_an_edit_meanwhile)
+    report = rotate_key(batch_size=10)
+    assert report.changed_meanwhile == 1
+    db.session.expire_all()
+    assert db.session.get(Returnee, target).name == "Tamar Edited"  # the edit is not overwritten
+
+    monkeypatch.setattr(keyrotation, "_rotate_row", rotate_row)
+    again = rotate_key(batch_size=10)
+    assert (again.changed_meanwhile, again.reencrypted) == (0, 1)  # the case's phone, under the old key still
+    assert _readable_with(new, _raw_values()) == len(_raw_values())
