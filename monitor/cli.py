@@ -151,9 +151,13 @@ def check_config_command():
     from flask import current_app, has_app_context
 
     from monitor import create_app
-    from monitor.config import config_warnings, unsafe_settings
+    from monitor.config import ConfigError, config_warnings, unsafe_settings
 
-    config = current_app.config if has_app_context() else create_app(refuse_unsafe=False).config
+    try:
+        config = current_app.config if has_app_context() else create_app(refuse_unsafe=False).config
+    except ConfigError as problem:  # a value that cannot be used at all (not a Fernet key, ...)
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
     production = config["MONITOR_ENV"] == "production"
     unsafe, advice = unsafe_settings(config), config_warnings(config)
     for problem in unsafe:

@@ -175,6 +175,17 @@ def test_check_config_lists_what_stops_production_from_starting(tmp_path):
     assert "warning: PROXY_FIX is false" in result.stderr
 
 
+def test_check_config_names_a_value_that_cannot_be_used(tmp_path):
+    import subprocess
+    import sys
+
+    env = {**SAFE, "DATA_ENCRYPTION_KEY": "not-a-key", "MONITOR_INSTANCE_PATH": str(tmp_path), "PATH": ""}
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "check-config"], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: DATA_ENCRYPTION_KEY must be one or more Fernet keys" in result.stderr
+
+
 def test_check_config_lists_but_passes_in_development(tmp_path):
     result = _check_config(tmp_path, {"MONITOR_ENV": "development"})
     assert result.exit_code == 0
