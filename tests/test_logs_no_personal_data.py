@@ -82,6 +82,7 @@ def test_the_flows_log_no_names_and_no_phone_numbers(app, orgs, users, browser_f
     dispatch(NOON_TBILISI)
     monkeypatch.setitem(app.config, "SMS_BACKEND", "twilio")
     dispatch(NOON_TBILISI + timedelta(days=3))
+    assert PEOPLE["Giorgi Kapanadze"][1] in {sent["To"] for sent in twilio.messages()}  # reminders, by the SDK
     # Twilio's webhooks: a delivery report, a STOP, a text from an unknown number.
     signed_post(app, "/sms/twilio/status", {"MessageSid": "SM" + "5" * 32, "MessageStatus": "delivered",
                                             "To": PEOPLE["Ani Lomidze"][1]})
