@@ -59,28 +59,34 @@ def test_staff_error_pages_in_the_staff_language(app, monkeypatch, status, langu
     _clean(page)
 
 
-def test_staff_forbidden_and_rate_limited_pages_are_translated(app, users, browser_for, monkeypatch):
+@pytest.mark.parametrize("language, forbidden, too_many", [("ru", "Доступ запрещён", "Слишком много попыток"),
+                                                        ("nl", "Niet toegestaan", "Te veel pogingen")])
+def test_staff_forbidden_and_rate_limited_pages_are_translated(app, users, browser_for, monkeypatch, language,
+                                                               forbidden, too_many):
     partner = users["caritas"]
-    partner.locale = "ru"
+    partner.locale = language  # the account's language, whatever the browser asks for
     db.session.commit()
-    page = browser_for(partner).get("/admin/users")
-    assert page.status_code == 403 and "Доступ запрещён" in page.get_data(as_text=True)
+    page = browser_for(partner).get("/admin/users", headers={"Accept-Language": "en"})
+    assert page.status_code == 403 and forbidden in page.get_data(as_text=True)
+    _clean(page.get_data(as_text=True))
 
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "1 per minute")
     browser = browser_for()
-    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "nl"
+    browser.client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     statuses = [browser.post("/login", {"email": "x@example.org", "password": "wrong"}).status_code for _ in range(2)]
     assert statuses[-1] == 429
     page = browser.post("/login", {"email": "x@example.org", "password": "wrong"}).get_data(as_text=True)
-    assert "Te veel pogingen" in page and "staff.css" in page
+    assert too_many in page and "staff.css" in page and f'<html lang="{language}"' in page
 
 
-def test_staff_upload_too_large_is_translated(app, monkeypatch):
+@pytest.mark.parametrize("language, title", [("fr", "Fichier trop volumineux"), ("ar", "الملف كبير جدًا")])
+def test_staff_upload_too_large_is_translated(app, monkeypatch, language, title):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100)
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)
     with app.app_context():
-        response = app.test_client().post("/login", data={"email": "x" * 500}, headers={"Accept-Language": "fr"})
-    assert response.status_code == 413 and "Fichier trop volumineux" in response.get_data(as_text=True)
+        response = app.test_client().post("/login", data={"email": "x" * 500}, headers={"Accept-Language": language})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413 and f'<html lang="{language}"' in page and title in page
 
 
 # -- the returnee's pages ----------------------------------------------------------------------
