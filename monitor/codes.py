@@ -203,6 +203,7 @@ AUDIT_ACTIONS = {
     "response.complete": _l("Response completed"),
     "response.import": _l("Responses imported"),
     "response.rescore": _l("Responses scored again"),
+    "encryption.rotate": _l("Personal data re-encrypted under a new key"),
     "scoring.activate": _l("Scoring version activated"),
     "inbound.handled": _l("Text marked handled"),
     "attention.close": _l("Needs-attention item closed"),
@@ -274,6 +275,10 @@ AUDIT_DETAILS = {
     "texts": _l("Texts from the returnee emptied"),
     "notes": _l("Notes removed"),
     "free_text": _l("Free-text answers removed"),
+    "key": _l("Key fingerprint"),
+    "reencrypted": _l("Values re-encrypted"),
+    "indexes": _l("Lookup hashes recomputed"),
+    "unreadable": _l("Values no key reads"),
 }
 
 # Who did it, when it was not a person's account.

@@ -33,10 +33,11 @@ class Returnee(db.Model):
     language: Mapped[str] = mapped_column(String(8))  # codes.RETURNEE_LANGUAGES
     preferred_channel: Mapped[str] = mapped_column(String(8))  # codes.CHANNELS
 
-    # Identity, encrypted at rest. phone_lookup is a keyed hash to find a case by number.
+    # Identity, encrypted at rest. phone_lookup is a keyed hash to find a case by number
+    # (`info` names its source column: `monitor rotate-key` recomputes it under the new key).
     name: Mapped[str | None] = mapped_column(EncryptedText)
     phone: Mapped[str | None] = mapped_column(EncryptedText)  # E.164
-    phone_lookup: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_lookup: Mapped[str | None] = mapped_column(String(64), index=True, info={"blind_index_of": "phone"})
 
     # Current consent; the history is in ConsentEvent.
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -71,7 +71,7 @@ def _search_clause(q: str):
     clause = Returnee.code.ilike(q.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
     if q.startswith("+") and can(current_user, "returnees.contact"):
         try:
-            clause = or_(clause, Returnee.phone_lookup == cipher.lookup_hash(parse_phone(q, None)))
+            clause = or_(clause, Returnee.phone_lookup.in_(cipher.lookup_hashes(parse_phone(q, None))))
         except InvalidValue:
             pass
     return clause
