@@ -14,7 +14,7 @@ def _link(live_server) -> str:
     from sqlalchemy import select
 
     from monitor.extensions import db
-    from monitor.models import FollowUp, Returnee
+    from monitor.models import FollowUp, Returnee, SurveyLink
     from monitor.models.types import utcnow
     from tests.conftest import link_for
 
@@ -23,7 +23,9 @@ def _link(live_server) -> str:
         # the closed windows; other tests take the first ones)
         closed = select(FollowUp.id).where(FollowUp.returnee_id == Returnee.id, FollowUp.wave == "m1",
                                            FollowUp.state == "closed")
-        returnee = db.session.scalars(select(Returnee).where(Returnee.phone.is_not(None), ~closed.exists())
+        linked = select(SurveyLink.id).where(SurveyLink.returnee_id == Returnee.id)
+        returnee = db.session.scalars(select(Returnee).where(Returnee.phone.is_not(None), ~closed.exists(),
+                                                             ~linked.exists())
                                       .order_by(Returnee.id.desc())).first()
         returnee.language = "en"
         token = link_for(returnee, "m1", utcnow() + timedelta(days=30))
