@@ -211,6 +211,67 @@ def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, sk
     return report
 
 
+def run_batched_import(data: bytes, read_batches, write_batch, *, action: str, dry_run: bool, skip_invalid: bool,
+                       user=None, actor: str | None = None, filename: str = "", details: dict | None = None,
+                       progress=None, before_commit=None) -> ImportReport:
+    """The streaming twin of run_import, for files of many rows: `read_batches(data, report)`
+    yields the valid rows a batch at a time as it reads and validates the file (raising
+    InvalidValue for the file as a whole); `write_batch(rows, report)` writes one batch. Batches
+    are written as they come, inside one transaction: memory stays bounded by a batch and the
+    import stays atomic. Nothing is committed when `dry_run`, when any row is invalid and not
+    `skip_invalid` (writing stops at the first invalid row; the rest is still checked, for the
+    report), or when anything fails. `progress(rows_read)` is called after each batch;
+    `before_commit(report)` last, inside the transaction: it may raise to abort the import.
+    Runs again whole on what is stored then when another writer took the same rows first."""
+    for attempt in range(3):
+        try:
+            return _run_batched_once(data, read_batches, write_batch, action=action, dry_run=dry_run,
+                                     skip_invalid=skip_invalid, user=user, actor=actor, filename=filename,
+                                     details=details, progress=progress, before_commit=before_commit)
+        except (StaleDataError, IntegrityError):  # another import or person wrote the same rows first
+            db.session.rollback()
+            if attempt == 2:
+                raise
+
+
+def _run_batched_once(data, read_batches, write_batch, *, action, dry_run, skip_invalid, user, actor, filename,
+                      details, progress, before_commit) -> ImportReport:
+    from monitor import audit
+
+    report = ImportReport()
+    try:
+        for rows in read_batches(data, report):
+            if not dry_run and (skip_invalid or not report.errors):
+                write_batch(rows, report)
+            if progress is not None:
+                progress(report.rows)
+        report.errors.sort(key=lambda e: e.line)
+        if dry_run or (report.errors and not skip_invalid) or report.file_error:
+            db.session.rollback()  # what earlier batches wrote before an invalid row was met
+            report.created = report.updated = report.unchanged = 0
+            return report
+        audit.record(action, user=user, actor=actor, details={
+            "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
+            "rows": report.rows, "created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "rejected": report.rejected})
+        if before_commit is not None:
+            before_commit(report)
+        db.session.commit()
+    except (InvalidValue, csv.Error) as problem:
+        db.session.rollback()
+        report.created = report.updated = report.unchanged = 0
+        message = str(problem) if isinstance(problem, InvalidValue) else \
+            _("the file cannot be read as CSV: %(problem)s", problem=str(problem))
+        report.errors.append(RowError(0, message))
+        report.errors.sort(key=lambda e: e.line)
+        return report
+    except BaseException:
+        db.session.rollback()
+        raise
+    report.written = True
+    return report
+
+
 def echo_report(report: ImportReport, dry_run: bool) -> None:
     """The command line's summary of an import: errors and warnings on stderr, the outcome on stdout."""
     for error in report.errors:
