@@ -8,6 +8,7 @@ a consent withdrawal or a do-not-contact made in the platform.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +31,11 @@ from monitor.returnees.parsing import (
 
 REQUIRED_COLUMNS = ("code", "destination_country", "partner", "return_date", "language", "channel", "phone", "consent")
 OPTIONAL_COLUMNS = ("local_partner", "sex", "birth_year", "adults", "children", "vulnerabilities", "support", "name")
+
+
+# Parsers of cells whose values repeat from row to row (a code, a phone number does not).
+_REPEATING = frozenset({parse_country, parse_return_date, parse_language, parse_channel, parse_consent, parse_sex,
+                        parse_int})
 
 
 @dataclass
@@ -97,16 +103,27 @@ def _validate_batch(raw_rows, organisations, report: ImportReport, today: date) 
     return valid
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(parse, value: str, *args):
+    """What a parser makes of a value: a country, a date, a language... repeat over the rows of a
+    file, so each is read once (only values that parse are kept; a problem is raised each time,
+    in the language of the moment)."""
+    found = parse(value, *args)
+    return tuple(found) if isinstance(found, list) else found
+
+
 def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:
     problems: list[str] = []
     values: dict = {}
 
     def take(name, parse, *args):
         try:
-            return parse(raw.get(name, ""), *args)
+            found = (_parsed(parse, raw.get(name, ""), *args) if parse in _REPEATING
+                     else parse(raw.get(name, ""), *args))
         except InvalidValue as problem:
             problems.append(str(problem))
             return None
+        return list(found) if isinstance(found, tuple) else found
 
     code = take("code", parse_case_code)
     country = take("destination_country", parse_country)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from monitor import audit
 from monitor.extensions import cipher, db
@@ -91,7 +91,12 @@ def create_cases(cases: list[tuple[str, dict, list[str]]], method: str, *, user_
                "phone_lookup": cipher.lookup_hash(values["phone"]) if values.get("phone") else None,
                "do_not_contact": False, "created_at": at, "updated_at": at}
         rows.append(row)
-    ids = db.session.scalars(insert(Returnee).returning(Returnee.id, sort_by_parameter_order=True), rows).all()
+    # Without RETURNING the driver sends the rows as one prepared statement, much faster than the
+    # multi-row VALUES that RETURNING needs; the ids are read back by code.
+    db.session.execute(insert(Returnee), rows)
+    codes = [code for code, _values, _channels in cases]
+    id_of = dict(db.session.execute(select(Returnee.code, Returnee.id).where(Returnee.code.in_(codes))).tuples().all())
+    ids = [id_of[code] for code in codes]
     db.session.execute(insert(ConsentEvent), [
         {"returnee_id": id_, "at": at, "kind": "given" if channels else "refused",
          "channels": " ".join(sorted(set(channels))), "method": method, "recorded_by_id": user_id, "note": None}
