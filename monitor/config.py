@@ -142,6 +142,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
         # Disclosure control of published figures: counts under it are shown as "<5".
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
+        # A web import job with no sign of life for this long stopped with its process: failed.
+        "IMPORT_JOB_STALE_SECONDS": int(env.get("IMPORT_JOB_STALE_SECONDS", "600")),
     }
 
     if production:
