@@ -92,6 +92,11 @@ def open_table(data: bytes):
     return header, reader
 
 
+def estimated_rows(data: bytes) -> int:
+    """Lines after the header, for a progress bar's length (a cell over several lines counts more)."""
+    return max(data.count(b"\n") - (1 if data.endswith(b"\n") else 0), 1)
+
+
 def column_problems(header: list[str], required: Iterable[str], known: Iterable[str]) -> list[str]:
     """What is wrong with the header: missing, unknown and repeated columns (empty when fine)."""
     known = set(known)

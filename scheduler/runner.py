@@ -29,6 +29,14 @@ def run_plan() -> None:
             log.info("plan: %s", line)
 
 
+def run_import_job_check() -> None:
+    """Web import jobs whose process died are marked failed (monitor/returnees/import_jobs.py)."""
+    from monitor.returnees.import_jobs import fail_stale_jobs
+
+    with _app.app_context():
+        fail_stale_jobs()
+
+
 def run_dispatch() -> None:
     from scheduler.dispatch import dispatch
 
@@ -40,7 +48,7 @@ def run_dispatch() -> None:
 
 def build_scheduler(app, clock: Clock | None = None, *, plan_minutes: int = 60, dispatch_seconds: int = 60,
                     scheduler_class=BlockingScheduler):
-    """The APScheduler instance with its two jobs, stored in the app's database."""
+    """The APScheduler instance with its jobs, stored in the app's database."""
     global _app, _clock
     _app = app
     _clock = clock or Clock()
@@ -56,5 +64,7 @@ def build_scheduler(app, clock: Clock | None = None, *, plan_minutes: int = 60, 
     scheduler.add_job("scheduler.runner:run_plan", "interval", minutes=plan_minutes, id="plan",
                       replace_existing=True, next_run_time=_clock.now())
     scheduler.add_job("scheduler.runner:run_dispatch", "interval", seconds=dispatch_seconds, id="dispatch",
+                      replace_existing=True, next_run_time=_clock.now())
+    scheduler.add_job("scheduler.runner:run_import_job_check", "interval", minutes=5, id="import-jobs",
                       replace_existing=True, next_run_time=_clock.now())
     return scheduler

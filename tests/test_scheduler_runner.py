@@ -1,4 +1,4 @@
-"""The scheduler process (scheduler/runner.py): its two jobs live in the application database and
+"""The scheduler process (scheduler/runner.py): its jobs live in the application database and
 survive a restart without being doubled; the jobs use the injected clock."""
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def started(app, **options):
 def test_the_jobs_are_stored_in_the_database_once(app, jobs_table):
     scheduler = started(app)
     jobs = jobs_table()
-    assert set(jobs) == {"plan", "dispatch"}
+    assert set(jobs) == {"plan", "dispatch", "import-jobs"}
+    assert jobs["import-jobs"]["func"] == "scheduler.runner:run_import_job_check"
     assert jobs["plan"]["func"] == "scheduler.runner:run_plan"
     assert jobs["dispatch"]["func"] == "scheduler.runner:run_dispatch"
     assert jobs["plan"]["trigger"].interval == timedelta(minutes=60)
@@ -63,13 +64,13 @@ def test_the_jobs_are_stored_in_the_database_once(app, jobs_table):
     # A restart (another process, the same database): the same two jobs, replaced, not doubled.
     scheduler = started(app, plan_minutes=30, dispatch_seconds=20)
     jobs = jobs_table()
-    assert sorted(jobs) == ["dispatch", "plan"]
+    assert sorted(jobs) == ["dispatch", "import-jobs", "plan"]
     assert jobs["plan"]["trigger"].interval == timedelta(minutes=30)
     assert jobs["dispatch"]["trigger"].interval == timedelta(seconds=20)
-    assert [job.id for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)] == ["dispatch", "plan"]
+    assert [job.id for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)] == ["dispatch", "import-jobs", "plan"]
     scheduler.shutdown(wait=False)
     with db.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 2
+        assert conn.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 3
 
 
 def test_the_jobs_run_with_the_injected_clock(app, orgs, jobs_table):

@@ -22,7 +22,7 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from monitor.csvimport import ImportReport, RowError
+from monitor.csvimport import ImportReport, RowError, estimated_rows
 from monitor.extensions import cipher, conflict_insert, db
 from monitor.models import ImportJob, User
 from monitor.models.types import utcnow
@@ -44,16 +44,11 @@ def submit(data: bytes, *, form_key: str, user: User, dry_run: bool, skip_invali
         conflict_insert()(ImportJob).values(
             form_key=form_key, user_id=user.id, status="queued", dry_run=dry_run, skip_invalid=skip_invalid,
             locale=locale, filename=filename[:200], payload=cipher.encrypt_bytes(data),
-            rows_total=_estimated_rows(data), rows_done=0, created_at=utcnow())
+            rows_total=estimated_rows(data), rows_done=0, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["form_key"]).returning(ImportJob.id)).scalar()
     db.session.commit()
     job = db.session.scalar(select(ImportJob).where(ImportJob.form_key == form_key))
     return job, made is not None
-
-
-def _estimated_rows(data: bytes) -> int:
-    """Lines after the header: the progress bar's length (a quoted cell over lines counts more)."""
-    return max(data.count(b"\n") - (1 if data.endswith(b"\n") else 0), 0) or 1
 
 
 def start(app, job_id: int) -> threading.Thread:
