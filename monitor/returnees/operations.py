@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from monitor import audit
-from monitor.extensions import cipher, db
+from monitor.extensions import cipher, db, insert_many
 from monitor.followups.operations import close_open_follow_ups
 from monitor.models import ConsentEvent, FollowUp, Returnee, ReturneeVulnerability, User
 from monitor.models.types import utcnow
@@ -91,21 +91,17 @@ def create_cases(cases: list[tuple[str, dict, list[str]]], method: str, *, user_
                "phone_lookup": cipher.lookup_hash(values["phone"]) if values.get("phone") else None,
                "do_not_contact": False, "created_at": at, "updated_at": at}
         rows.append(row)
-    # Without RETURNING the driver sends the rows as one prepared statement, much faster than the
-    # multi-row VALUES that RETURNING needs; the ids are read back by code.
-    db.session.execute(insert(Returnee), rows)
+    insert_many(Returnee.__table__, rows)
     codes = [code for code, _values, _channels in cases]
     id_of = dict(db.session.execute(select(Returnee.code, Returnee.id).where(Returnee.code.in_(codes))).tuples().all())
     ids = [id_of[code] for code in codes]
-    db.session.execute(insert(ConsentEvent), [
+    insert_many(ConsentEvent.__table__, [
         {"returnee_id": id_, "at": at, "kind": "given" if channels else "refused",
          "channels": " ".join(sorted(set(channels))), "method": method, "recorded_by_id": user_id, "note": None}
         for id_, (_code, _values, channels) in zip(ids, cases)])
-    vulnerabilities = [{"returnee_id": id_, "category": category}
-                       for id_, (_code, values, _channels) in zip(ids, cases)
-                       for category in sorted(set(values.get("vulnerabilities") or ()))]
-    if vulnerabilities:
-        db.session.execute(insert(ReturneeVulnerability), vulnerabilities)
+    insert_many(ReturneeVulnerability.__table__, [
+        {"returnee_id": id_, "category": category} for id_, (_code, values, _channels) in zip(ids, cases)
+        for category in sorted(set(values.get("vulnerabilities") or ()))])
 
 
 def withdraw_consent(returnee: Returnee, method: str, *, user: User | None = None, actor: str | None = None,
