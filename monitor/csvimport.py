@@ -8,6 +8,7 @@ errors and the report. Used by the returnee import and the response import.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import hashlib
@@ -62,10 +63,17 @@ class ImportReport:
         return any(e.line == 0 for e in self.errors)
 
 
-def decode(data: bytes) -> str:
-    """UTF-8, with or without the byte order mark Excel puts first."""
+_CHUNK = 1 << 20
+
+
+def check_utf8(data: bytes) -> None:
+    """UTF-8, with or without the byte order mark Excel puts first; checked a megabyte at a
+    time, so that no text copy of a large file is kept."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    view = memoryview(data)
     try:
-        return data.decode("utf-8-sig")
+        for start in range(0, len(data), _CHUNK):
+            decoder.decode(view[start:start + _CHUNK], final=start + _CHUNK >= len(data))
     except UnicodeDecodeError:
         raise InvalidValue(_("the file is not UTF-8 text: in Excel, save it as \"CSV UTF-8\"")) from None
 
@@ -77,13 +85,16 @@ def delimiter(header_line: str) -> str:
 
 def open_table(data: bytes):
     """The header (names stripped and lower-cased, Excel's trailing empty columns dropped) and a
-    csv reader positioned on the first row after it."""
-    text = decode(data)
-    if not text.strip():
-        raise InvalidValue(_("the file is empty"))
-    first_line = text.lstrip("\r\n").splitlines()[0]
+    csv reader positioned on the first row after it. The file is read as a stream: a large
+    file is not copied as text."""
+    check_utf8(data)
     # newline="": the csv module sees the line endings as they are, "\r" alone included.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line), strict=True)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    first_line = next((line for line in stream if line.strip()), None)
+    if first_line is None:
+        raise InvalidValue(_("the file is empty"))
+    stream.seek(0)
+    reader = csv.reader(stream, delimiter=delimiter(first_line), strict=True)
     header = next(reader)
     while not any(cell.strip() for cell in header):  # blank lines before the header
         header = next(reader)
