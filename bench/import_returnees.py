@@ -51,9 +51,22 @@ def max_rss_mb() -> float:
 
 
 class StatementCounter:
+    """Every statement sent: SQLAlchemy's, and the COPY statements (PostgreSQL) that `insert_many`
+    sends on the driver's connection, which SQLAlchemy's events do not see."""
+
     def __init__(self, engine):
+        from monitor.returnees import operations
+
         self.count = 0
         sa.event.listen(engine, "before_cursor_execute", self._count)
+        insert_many = operations.insert_many
+
+        def counted(table, rows):
+            if rows and engine.dialect.name == "postgresql":
+                self.count += 1
+            insert_many(table, rows)
+
+        operations.insert_many = counted
 
     def _count(self, *args):
         self.count += 1
@@ -94,12 +107,12 @@ def run_one(backend: str, rows: int) -> list[dict]:
             before = max_rss_mb()  # the app, its imports and the file: before any row is read
             for label in ("first import", "re-import (unchanged)"):
                 counter.count = 0
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 report = import_returnees(data, actor="bench")
-                elapsed = time.perf_counter() - start
+                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
                 assert report.written and not report.errors, report.errors[:3]
                 assert (report.created if label == "first import" else report.unchanged) == rows
-                results.append({"step": label, "seconds": elapsed, "statements": counter.count,
+                results.append({"step": label, "seconds": elapsed, "cpu": cpu, "statements": counter.count,
                                 "peak_mb": max_rss_mb(), "before_mb": before})
             from monitor.users.operations import create_user
             create_user("bench@example.org", "correct horse battery 9", "admin")
@@ -113,7 +126,7 @@ def run_one(backend: str, rows: int) -> list[dict]:
             response = client.get("/returnees/?status=contactable&q=B-00")
             elapsed = time.perf_counter() - start
             assert response.status_code == 200, response.status_code
-            results.append({"step": "returnee list page", "seconds": elapsed, "statements": counter.count,
+            results.append({"step": "returnee list page", "seconds": elapsed, "cpu": None, "statements": counter.count,
                             "peak_mb": None, "before_mb": None})
             db.session.remove()
             db.engine.dispose()
@@ -136,14 +149,19 @@ def measured(backend: str, rows: int) -> list[dict]:
 
 def main() -> None:
     table = {(backend, rows): measured(backend, rows) for backend in ("sqlite", "postgresql") for rows in SIZES}
-    print(f"{'database':<11} {'step':<24} {'rows':>8} {'seconds':>9} {'per second':>11} {'SQL statements':>15} "
-          f"{'peak MB':>8} {'before MB':>10}")
+    # Wall time moves with the machine's load (shared); the import's own CPU time much less.
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print(f"{'database':<11} {'step':<24} {'rows':>8} {'seconds':>9} {'CPU s':>7} {'per second':>11} "
+          f"{'SQL statements':>15} {'peak MB':>8} {'before MB':>10}")
     for (backend, rows), steps in table.items():
         for step in steps:
-            rate = f"{rows / step['seconds']:>11,.0f}" if step["peak_mb"] is not None else f"{'':>11}"
-            peak = f"{step['peak_mb']:>8.0f} {step['before_mb']:>10.0f}" if step["peak_mb"] is not None else ""
-            print(f"{backend:<11} {step['step']:<24} {rows:>8,} {step['seconds']:>9.2f} {rate} "
-                  f"{step['statements']:>15,} {peak}")
+            if step["peak_mb"] is None:
+                print(f"{backend:<11} {step['step']:<24} {rows:>8,} {step['seconds']:>9.2f} {'':>7} {'':>11} "
+                      f"{step['statements']:>15,}")
+                continue
+            print(f"{backend:<11} {step['step']:<24} {rows:>8,} {step['seconds']:>9.2f} {step['cpu']:>7.1f} "
+                  f"{rows / step['seconds']:>11,.0f} {step['statements']:>15,} {step['peak_mb']:>8.0f} "
+                  f"{step['before_mb']:>10.0f}")
     small, large = SIZES[0], SIZES[-1]
     print(f"\ngrowth from {small:,} to {large:,} rows (x{large / small:g}):")
     for backend in ("sqlite", "postgresql"):
@@ -152,11 +170,13 @@ def main() -> None:
                   f"statements x{second['statements'] / first['statements']:.1f}, "
                   f"memory above the start {first['peak_mb'] - first['before_mb']:.0f} -> "
                   f"{second['peak_mb'] - second['before_mb']:.0f} MB")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
     if large == GOAL_ROWS:
         first = table["postgresql", large][0]
         met = first["seconds"] < GOAL_SECONDS and first["peak_mb"] < GOAL_MB
         print(f"\ngoal at {GOAL_ROWS:,} rows on PostgreSQL, first import: under {GOAL_SECONDS} s and {GOAL_MB} MB: "
-              f"{first['seconds']:.1f} s, {first['peak_mb']:.0f} MB peak: {'met' if met else 'MISSED'}")
+              f"{first['seconds']:.1f} s ({first['cpu']:.1f} s of CPU in the app), {first['peak_mb']:.0f} MB peak: "
+              f"{'met' if met else 'MISSED'}")
     else:
         print(f"\n(the goal, under {GOAL_SECONDS} s and {GOAL_MB} MB for {GOAL_ROWS:,} rows on PostgreSQL, is "
               f"measured with BENCH_IMPORT_ROWS=10000,{GOAL_ROWS})")

@@ -73,14 +73,14 @@ def _run(job_id: int) -> None:
     db.session.commit()
     if not claimed:
         return  # another thread or process has it, or it ended
-    job = db.session.get(ImportJob, job_id)
-    data = cipher.decrypt_bytes(job.payload)
-    user = db.session.get(User, job.user_id) if job.user_id else None
-    options = {"dry_run": job.dry_run, "skip_invalid": job.skip_invalid, "filename": job.filename or ""}
-    locale = job.locale
-    db.session.expunge(job)  # the encrypted file leaves the session's memory
-    del job
     try:
+        job = db.session.get(ImportJob, job_id)
+        data = cipher.decrypt_bytes(job.payload)
+        user = db.session.get(User, job.user_id) if job.user_id else None
+        options = {"dry_run": job.dry_run, "skip_invalid": job.skip_invalid, "filename": job.filename or ""}
+        locale = job.locale
+        db.session.expunge(job)  # the encrypted file leaves the session's memory
+        del job
         with force_locale(locale):  # the row errors in the language of whoever uploaded the file
             report = import_returnees(data, user=user, progress=lambda rows: _progress(job_id, rows),
                                       before_commit=lambda report: _finish(job_id, report, written=True),
