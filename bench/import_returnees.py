@@ -148,9 +148,10 @@ def measured(backend: str, rows: int) -> list[dict]:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     table = {(backend, rows): measured(backend, rows) for backend in ("sqlite", "postgresql") for rows in SIZES}
     # Wall time moves with the machine's load (shared); the import's own CPU time much less.
-    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    print(f"load average before: {load_before:.1f}")
     print(f"{'database':<11} {'step':<24} {'rows':>8} {'seconds':>9} {'CPU s':>7} {'per second':>11} "
           f"{'SQL statements':>15} {'peak MB':>8} {'before MB':>10}")
     for (backend, rows), steps in table.items():
