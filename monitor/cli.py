@@ -65,13 +65,20 @@ def create_user_command(email, role, partner_code, password_stdin, locale):
 @click.argument("file", type=click.File("rb"))
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows even when some are invalid.")
-def import_returnees_command(file, dry_run, skip_invalid):
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on standard error (by default when it is a terminal).")
+def import_returnees_command(file, dry_run, skip_invalid, progress):
     """Import or update returnees from a CSV file (see the README for the columns)."""
-    from monitor.csvimport import echo_report
+    from monitor.csvimport import echo_report, estimated_rows
     from monitor.returnees.importing import import_returnees
 
-    report = import_returnees(file.read(), dry_run=dry_run, skip_invalid=skip_invalid, actor="cli",
-                              filename=getattr(file, "name", ""))
+    data = file.read()
+    options = {"dry_run": dry_run, "skip_invalid": skip_invalid, "actor": "cli", "filename": getattr(file, "name", "")}
+    if progress if progress is not None else sys.stderr.isatty():
+        with click.progressbar(length=estimated_rows(data), label="importing", file=sys.stderr) as bar:
+            report = import_returnees(data, progress=lambda rows: bar.update(rows - bar.pos), **options)
+    else:
+        report = import_returnees(data, **options)
     echo_report(report, dry_run)
     if report.errors:
         sys.exit(1)

@@ -185,6 +185,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
         # Names and phone numbers are purged this many months after a case's last wave closes.
         "RETENTION_MONTHS": retention_months,
+        # A web import job with no sign of life for this long stopped with its process: failed.
+        "IMPORT_JOB_STALE_SECONDS": int(env.get("IMPORT_JOB_STALE_SECONDS", "600")),
     }
 
     if production and refuse_unsafe:

@@ -8,7 +8,9 @@ errors and the report. Used by the returnee import and the response import.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import gc
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
@@ -61,10 +63,17 @@ class ImportReport:
         return any(e.line == 0 for e in self.errors)
 
 
-def decode(data: bytes) -> str:
-    """UTF-8, with or without the byte order mark Excel puts first."""
+_CHUNK = 1 << 20
+
+
+def check_utf8(data: bytes) -> None:
+    """UTF-8, with or without the byte order mark Excel puts first; checked a megabyte at a
+    time, so that no text copy of a large file is kept."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    view = memoryview(data)
     try:
-        return data.decode("utf-8-sig")
+        for start in range(0, len(data), _CHUNK):
+            decoder.decode(view[start:start + _CHUNK], final=start + _CHUNK >= len(data))
     except UnicodeDecodeError:
         raise InvalidValue(_("the file is not UTF-8 text: in Excel, save it as \"CSV UTF-8\"")) from None
 
@@ -76,13 +85,16 @@ def delimiter(header_line: str) -> str:
 
 def open_table(data: bytes):
     """The header (names stripped and lower-cased, Excel's trailing empty columns dropped) and a
-    csv reader positioned on the first row after it."""
-    text = decode(data)
-    if not text.strip():
-        raise InvalidValue(_("the file is empty"))
-    first_line = text.lstrip("\r\n").splitlines()[0]
+    csv reader positioned on the first row after it. The file is read as a stream: a large
+    file is not copied as text."""
+    check_utf8(data)
     # newline="": the csv module sees the line endings as they are, "\r" alone included.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line), strict=True)
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    first_line = next((line for line in stream if line.strip()), None)
+    if first_line is None:
+        raise InvalidValue(_("the file is empty"))
+    stream.seek(0)
+    reader = csv.reader(stream, delimiter=delimiter(first_line), strict=True)
     header = next(reader)
     while not any(cell.strip() for cell in header):  # blank lines before the header
         header = next(reader)
@@ -90,6 +102,11 @@ def open_table(data: bytes):
     while header and not header[-1]:  # Excel's trailing empty columns
         header.pop()
     return header, reader
+
+
+def estimated_rows(data: bytes) -> int:
+    """Lines after the header, for a progress bar's length (a cell over several lines counts more)."""
+    return max(data.count(b"\n") - (1 if data.endswith(b"\n") else 0), 1)
 
 
 def column_problems(header: list[str], required: Iterable[str], known: Iterable[str]) -> list[str]:
@@ -207,6 +224,78 @@ def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, sk
         "unchanged": report.unchanged, "rejected": report.rejected,
         **({"skipped": report.skipped} if report.skipped else {})})
     db.session.commit()
+    report.written = True
+    return report
+
+
+def run_batched_import(data: bytes, read_batches, write_batch, *, action: str, dry_run: bool, skip_invalid: bool,
+                       user=None, actor: str | None = None, filename: str = "", details: dict | None = None,
+                       progress=None, before_commit=None) -> ImportReport:
+    """The streaming twin of run_import, for files of many rows: `read_batches(data, report)`
+    yields the valid rows a batch at a time as it reads and validates the file (raising
+    InvalidValue for the file as a whole); `write_batch(rows, report)` writes one batch. Batches
+    are written as they come, inside one transaction: memory stays bounded by a batch and the
+    import stays atomic. Nothing is committed when `dry_run`, when any row is invalid and not
+    `skip_invalid` (writing stops at the first invalid row; the rest is still checked, for the
+    report), or when anything fails. `progress(rows_read)` is called after each batch;
+    `before_commit(report)` last, inside the transaction: it may raise to abort the import.
+    Runs again whole on what is stored then when another writer took the same rows first."""
+    # The import makes and drops objects by the hundred thousand: the collector's full passes
+    # need not scan the application's own (long-lived) objects each time. Frozen for the
+    # import's duration only; freezing changes what is scanned, never what is kept alive.
+    gc.freeze()
+    try:
+        return _run_batched(data, read_batches, write_batch, action=action, dry_run=dry_run,
+                            skip_invalid=skip_invalid, user=user, actor=actor, filename=filename, details=details,
+                            progress=progress, before_commit=before_commit)
+    finally:
+        gc.unfreeze()
+
+
+def _run_batched(data, read_batches, write_batch, **options) -> ImportReport:
+    for attempt in range(3):
+        try:
+            return _run_batched_once(data, read_batches, write_batch, **options)
+        except (StaleDataError, IntegrityError):  # another import or person wrote the same rows first
+            db.session.rollback()
+            if attempt == 2:
+                raise
+
+
+def _run_batched_once(data, read_batches, write_batch, *, action, dry_run, skip_invalid, user, actor, filename,
+                      details, progress, before_commit) -> ImportReport:
+    from monitor import audit
+
+    report = ImportReport()
+    try:
+        for rows in read_batches(data, report):
+            if not dry_run and (skip_invalid or not report.errors):
+                write_batch(rows, report)
+            if progress is not None:
+                progress(report.rows)
+        report.errors.sort(key=lambda e: e.line)
+        if dry_run or (report.errors and not skip_invalid) or report.file_error:
+            db.session.rollback()  # what earlier batches wrote before an invalid row was met
+            report.created = report.updated = report.unchanged = 0
+            return report
+        audit.record(action, user=user, actor=actor, details={
+            "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
+            "rows": report.rows, "created": report.created, "updated": report.updated,
+            "unchanged": report.unchanged, "rejected": report.rejected})
+        if before_commit is not None:
+            before_commit(report)
+        db.session.commit()
+    except (InvalidValue, csv.Error) as problem:
+        db.session.rollback()
+        report.created = report.updated = report.unchanged = 0
+        message = str(problem) if isinstance(problem, InvalidValue) else \
+            _("the file cannot be read as CSV: %(problem)s", problem=str(problem))
+        report.errors.append(RowError(0, message))
+        report.errors.sort(key=lambda e: e.line)
+        return report
+    except BaseException:
+        db.session.rollback()
+        raise
     report.written = True
     return report
 

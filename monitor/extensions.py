@@ -17,6 +17,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 
@@ -48,6 +49,31 @@ def conflict_insert():
     """The INSERT that knows ON CONFLICT for the database in use (PostgreSQL and SQLite both
     speak it; None for another): `conflict_insert()(table).on_conflict_do_nothing(...)`."""
     return {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(db.engine.dialect.name)
+
+
+def insert_many(table, rows: list[dict]) -> None:
+    """Insert many rows (dicts with the same keys) in the session's transaction: through COPY on
+    PostgreSQL, the fastest way in by far (an import's thousands of rows a batch), an executemany
+    elsewhere. Column types apply as in any INSERT (encryption of personal data included);
+    SQLAlchemy's events do not see the COPY."""
+    if not rows:
+        return
+    dialect = db.engine.dialect
+    if dialect.name != "postgresql":
+        db.session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    processors = [table.c[column].type.bind_processor(dialect) for column in columns]
+    connection = db.session.connection().connection.driver_connection  # psycopg's, in the transaction
+    names = ", ".join(f'"{column}"' for column in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    try:
+        with connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([process(row[column]) if process else row[column]
+                                for column, process in zip(columns, processors)])
+    except dialect.loaded_dbapi.Error as error:  # as SQLAlchemy's own: IntegrityError for a taken code...
+        raise DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
 
 
 class FieldCipher:
@@ -82,6 +108,16 @@ class FieldCipher:
     def decrypt(self, token: str) -> str:
         try:
             return self._state()[0].decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError("stored personal data cannot be decrypted with DATA_ENCRYPTION_KEY") from exc
+
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """A file kept for a moment (an upload waiting for its import job)."""
+        return self._state()[0].encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._state()[0].decrypt(token)
         except InvalidToken as exc:
             raise RuntimeError("stored personal data cannot be decrypted with DATA_ENCRYPTION_KEY") from exc
 

@@ -29,6 +29,14 @@ def run_plan() -> None:
             log.info("plan: %s", line)
 
 
+def run_import_job_check() -> None:
+    """Web import jobs whose process died are marked failed (monitor/returnees/import_jobs.py)."""
+    from monitor.returnees.import_jobs import fail_stale_jobs
+
+    with _app.app_context():
+        fail_stale_jobs()
+
+
 def run_dispatch() -> None:
     from scheduler.dispatch import dispatch
 
@@ -50,7 +58,8 @@ def run_retention() -> None:
 
 def build_scheduler(app, clock: Clock | None = None, *, plan_minutes: int = 60, dispatch_seconds: int = 60,
                     scheduler_class=BlockingScheduler):
-    """The APScheduler instance with its jobs (plan, dispatch, retention), stored in the app's database."""
+    """The APScheduler instance with its jobs (plan, dispatch, retention, the import jobs' check), stored in
+    the app's database."""
     global _app, _clock
     _app = app
     _clock = clock or Clock()
@@ -69,5 +78,7 @@ def build_scheduler(app, clock: Clock | None = None, *, plan_minutes: int = 60, 
                       replace_existing=True, next_run_time=_clock.now())
     # The retention period counts in months: once a day is enough, and a missed day is made up.
     scheduler.add_job("scheduler.runner:run_retention", "interval", hours=24, id="retention",
+                      replace_existing=True, next_run_time=_clock.now())
+    scheduler.add_job("scheduler.runner:run_import_job_check", "interval", minutes=5, id="import-jobs",
                       replace_existing=True, next_run_time=_clock.now())
     return scheduler

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 
 import pytest
@@ -225,6 +226,16 @@ class Browser:
 
     def login(self, email, password=PASSWORD):
         return self.post("/login", {"email": email, "password": password})
+
+
+def finished_job_page(browser, location, tries=600):
+    """The import job's page, followed as its refresh would until the job ends (at most a minute)."""
+    for _try in range(tries):
+        page = browser.get(location)
+        if 'http-equiv="refresh"' not in page.get_data(as_text=True):
+            return page
+        time.sleep(0.1)
+    raise AssertionError("the import job did not end")
 
 
 @pytest.fixture

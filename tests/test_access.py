@@ -49,6 +49,8 @@ MATRIX = {
     "auth.account": ("GET", "/account", everyone(200)),
     "returnees.index": ("GET", "/returnees/", only({"admin", "analyst", "caritas", "caritas-ge", "iom"})),
     "returnees.import_csv": ("GET", "/returnees/import", only({"admin"})),
+    # A finished import job's page: those who may import (an admin uploaded it).
+    "returnees.import_job": ("GET", "/returnees/import/{job}", only({"admin"})),
     "returnees.detail": ("GET", f"/returnees/{CASE}", case_route(200, analyst=200)),
     "returnees.reveal_contact": ("POST", f"/returnees/{CASE}/contact", case_route(200)),
     "returnees.edit": ("GET", f"/returnees/{CASE}/edit", case_route(200)),
@@ -122,17 +124,20 @@ def test_route_access(endpoint, users, returnees, orgs, browser_for):
     from tests.conftest import make_follow_up
 
     from monitor.auth.tokens import create_token, tokens_of
-    from monitor.models import AttentionItem
+    from monitor.models import AttentionItem, ImportJob
     from monitor.responses.operations import start_response
 
     follow_up = make_follow_up(returnees["caritas-ge"], "m1")  # an interview belongs to a follow-up
     item = AttentionItem(response=start_response(follow_up, "phone"), flag="no_shelter")
     db.session.add(item)
+    job = ImportJob(form_key="matrix-job-key-0001", user_id=users["admin"].id, status="done", report={
+        "rows": 1, "created": 1, "updated": 0, "unchanged": 0, "written": True, "errors": [], "warnings": []})
+    db.session.add(job)
     db.session.commit()
     create_token(users["iom"], "matrix")
     method, url, expected = MATRIX[endpoint]
     url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id,
-                     token=tokens_of(users["iom"])[0].id)
+                     token=tokens_of(users["iom"])[0].id, job=job.id)
     assert set(expected) == set(ALL_ROLES)
     for role in ALL_ROLES:
         browser = browser_for(None if role == "anonymous" else users[role])

@@ -21,6 +21,7 @@ from monitor.extensions import cipher, db
 from monitor.models import AuditEntry, Organisation, Returnee
 from monitor.returnees import operations
 from monitor.returnees.importing import import_returnees
+from tests.conftest import finished_job_page
 
 HEADER = "code,destination_country,partner,return_date,language,channel,phone,consent"
 FULL = HEADER + ",local_partner,sex,birth_year,adults,children,vulnerabilities,support,name"
@@ -702,7 +703,10 @@ def test_cli_reimport_reports_unchanged_rows_and_warns_about_withdrawn_consent(a
 # -- the web upload -----------------------------------------------------------------------------
 
 def upload(browser, data: bytes, **fields):
+    """Upload a file and, when that started an import job, the job's page once it has ended."""
     response = browser.post("/returnees/import", {"file": (io.BytesIO(data), "returnees.csv"), **fields})
+    if response.status_code == 302 and "/returnees/import/" in response.location:
+        response = finished_job_page(browser, response.location)
     return response, html.unescape(response.get_data(as_text=True))
 
 

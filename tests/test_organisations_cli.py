@@ -23,6 +23,7 @@ from monitor.demo import DEMO_PASSWORD, LOCAL_PARTNERS, REINTEGRATION_PARTNERS
 from monitor.extensions import db
 from monitor.models import AuditEntry, Organisation, Returnee, User
 from monitor.returnees.importing import import_returnees
+from tests.conftest import finished_job_page
 
 # The installed console script beside this Python (make test's virtualenv), else the same module.
 MONITOR = ([str(Path(sys.executable).with_name("monitor"))] if Path(sys.executable).with_name("monitor").exists()
@@ -281,7 +282,8 @@ def test_import_page_says_it_in_the_users_language(app, users, browser_for):
     db.session.execute(Organisation.__table__.update().where(Organisation.kind == "reintegration").values(active=False))
     db.session.commit()
     data = (HEADER + "\nX-1,GE,caritas,2026-09-01,ka,none,,no,\n").encode()
-    response = browser_for(users["admin"]).post("/returnees/import", {"file": (io.BytesIO(data), "r.csv"), "dry_run": "y"})
-    page = html.unescape(response.get_data(as_text=True))
+    browser = browser_for(users["admin"])
+    response = browser.post("/returnees/import", {"file": (io.BytesIO(data), "r.csv"), "dry_run": "y"})
+    page = html.unescape(finished_job_page(browser, response.location).get_data(as_text=True))
     assert ("partenaire inconnu 'caritas' : aucun partenaire de réintégration n'est actif ; un administrateur doit "
             "réactiver Caritas ou l'OIM sous Organisations avant l'importation") in page

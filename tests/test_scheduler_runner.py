@@ -49,7 +49,8 @@ def started(app, **options):
 def test_the_jobs_are_stored_in_the_database_once(app, jobs_table):
     scheduler = started(app)
     jobs = jobs_table()
-    assert set(jobs) == {"plan", "dispatch", "retention"}
+    assert set(jobs) == {"plan", "dispatch", "retention", "import-jobs"}
+    assert jobs["import-jobs"]["func"] == "scheduler.runner:run_import_job_check"
     assert jobs["plan"]["func"] == "scheduler.runner:run_plan"
     assert jobs["dispatch"]["func"] == "scheduler.runner:run_dispatch"
     assert jobs["retention"]["func"] == "scheduler.runner:run_retention"
@@ -62,16 +63,17 @@ def test_the_jobs_are_stored_in_the_database_once(app, jobs_table):
     assert (jobs["plan"]["coalesce"], jobs["plan"]["max_instances"]) == (True, 1)
     scheduler.shutdown(wait=False)
 
-    # A restart (another process, the same database): the same three jobs, replaced, not doubled.
+    # A restart (another process, the same database): the same four jobs, replaced, not doubled.
     scheduler = started(app, plan_minutes=30, dispatch_seconds=20)
     jobs = jobs_table()
-    assert sorted(jobs) == ["dispatch", "plan", "retention"]
+    assert sorted(jobs) == ["dispatch", "import-jobs", "plan", "retention"]
     assert jobs["plan"]["trigger"].interval == timedelta(minutes=30)
     assert jobs["dispatch"]["trigger"].interval == timedelta(seconds=20)
-    assert [job.id for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)] == ["dispatch", "plan", "retention"]
+    assert [job.id for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)] == ["dispatch", "import-jobs", "plan",
+                                                                                   "retention"]
     scheduler.shutdown(wait=False)
     with db.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 3
+        assert conn.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 4
 
 
 def test_the_jobs_run_with_the_injected_clock(app, orgs, jobs_table):

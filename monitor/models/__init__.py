@@ -1,6 +1,7 @@
 """All tables, imported here so Alembic and the app see the whole metadata."""
 from monitor.models.attention import AttentionItem
 from monitor.models.audit import AuditEntry
+from monitor.models.imports import ImportJob
 from monitor.models.followups import (
     ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, InboundMessage, SampleDraw, SampleFrameMember,
     SampleStratum, SmsMessage,
@@ -14,6 +15,6 @@ from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerabili
 from monitor.models.tokens import ApiToken
 from monitor.models.users import LoginThrottle, User
 
-__all__ = ["ApiToken", "AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent",
+__all__ = ["ApiToken", "AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent", "ImportJob",
            "InboundMessage", "LoginThrottle", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseRevision", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

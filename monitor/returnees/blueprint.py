@@ -6,6 +6,7 @@ bp = Blueprint("returnees", __name__, url_prefix="/returnees", template_folder="
 
 bp.add_url_rule("/", view_func=controllers.index)
 bp.add_url_rule("/import", view_func=controllers.import_csv, methods=["GET", "POST"])
+bp.add_url_rule("/import/<int:job_id>", view_func=controllers.import_job)
 bp.add_url_rule("/<code>", view_func=controllers.detail)
 bp.add_url_rule("/<code>/contact", view_func=controllers.reveal_contact, methods=["POST"])
 bp.add_url_rule("/<code>/edit", view_func=controllers.edit, methods=["GET", "POST"])

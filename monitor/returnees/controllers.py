@@ -1,24 +1,23 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from monitor import audit, codes, formatting
+from monitor import audit, codes
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
-from monitor.models import AttentionItem, FollowUp, Response, Returnee
+from monitor.models import AttentionItem, FollowUp, ImportJob, Response, Returnee
 from monitor.models.types import utcnow
 from monitor.followups import operations as followups
 from monitor.responses import corrections
 from monitor.responses.operations import questionnaire_of
-from monitor.returnees import erasure, operations
+from monitor.returnees import erasure, import_jobs, operations
 from monitor.returnees.forms import (
     ConsentForm, DoNotContactForm, EraseForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
 )
-from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
 from monitor.web_input import page_number
 from surveys.translation import translator
@@ -275,14 +274,25 @@ def do_not_contact(code: str):
 
 @require("returnees.import")
 def import_csv():
+    """The upload answers at once: the import runs as a job, whose page follows it."""
     form = ImportForm()
-    report = None
     if form.validate_on_submit():
         upload = form.file.data
-        report = import_returnees(upload.read(), dry_run=form.dry_run.data, skip_invalid=form.skip_invalid.data,
-                                  user=current_user, filename=upload.filename or "")
-        if report.written:
-            flash(_("Import done: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
-                    created=formatting.number(report.created), updated=formatting.number(report.updated),
-                    unchanged=formatting.number(report.unchanged)), "success")
-    return render_template("returnees/import.html", form=form, report=report)
+        job, made = import_jobs.submit(upload.read(), form_key=form.form_key.data, user=current_user,
+                                       dry_run=form.dry_run.data, skip_invalid=form.skip_invalid.data,
+                                       filename=upload.filename or "", locale=str(get_locale()))
+        if job.user_id != current_user.id:
+            abort(404)
+        if made:
+            import_jobs.start(current_app._get_current_object(), job.id)
+        return redirect(url_for("returnees.import_job", job_id=job.id))
+    return render_template("returnees/import.html", form=form)
+
+
+@require("returnees.import")
+def import_job(job_id: int):
+    import_jobs.fail_stale_jobs()
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        abort(404)
+    return render_template("returnees/import_job.html", job=job, report=import_jobs.job_report(job))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import unicodedata
 
 import pycountry
@@ -9,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField,
+    BooleanField, DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from monitor import codes
@@ -162,6 +163,13 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a file."))])
     dry_run = BooleanField(_l("Only check the file, write nothing"), default=True)
     skip_invalid = BooleanField(_l("Write the valid rows even if some rows are invalid"))
+    # The form's key: pressing Import twice starts one import job.
+    form_key = HiddenField(validators=[DataRequired(), Regexp(r"^[A-Za-z0-9_-]{16,32}$")])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.form_key.data:
+            self.form_key.data = secrets.token_urlsafe(16)
 
 
 class FilterForm(FlaskForm):

@@ -8,6 +8,8 @@ a consent withdrawal or a do-not-contact made in the platform.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +18,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from monitor import codes, formatting
-from monitor.csvimport import ImportReport, RowError, column_problems, lookup, open_table, run_import, table_rows
+from monitor.csvimport import (
+    ImportReport, RowError, column_problems, lookup, open_table, run_batched_import, table_rows,
+)
 from monitor.extensions import db
 from monitor.models import Organisation, Returnee, User
 from monitor.returnees import operations
@@ -29,6 +33,11 @@ REQUIRED_COLUMNS = ("code", "destination_country", "partner", "return_date", "la
 OPTIONAL_COLUMNS = ("local_partner", "sex", "birth_year", "adults", "children", "vulnerabilities", "support", "name")
 
 
+# Parsers of cells whose values repeat from row to row (a code, a phone number does not).
+_REPEATING = frozenset({parse_country, parse_return_date, parse_language, parse_channel, parse_consent, parse_sex,
+                        parse_int})
+
+
 @dataclass
 class _Row:
     line: int
@@ -38,25 +47,32 @@ class _Row:
     stored: Returnee | None  # the case this row updates, loaded once while validating
 
 
+BATCH_ROWS = 1000  # rows validated, looked up and written together: what bounds the memory
+
+
 def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
                      user: User | None = None, actor: str | None = None, filename: str = "",
-                     today: date | None = None) -> ImportReport:
-    """Validate every row, then write the valid ones unless that is not wanted (see run_import)."""
+                     today: date | None = None, progress=None, before_commit=None) -> ImportReport:
+    """Validate the rows a batch at a time and write the valid ones as they come, in one
+    transaction, unless that is not wanted (see run_batched_import). `progress(rows_read)` after
+    each batch; `before_commit(report)` just before the commit."""
     today = today or date.today()
-    return run_import(data, lambda data, report: _read_rows(data, report, today),
-                      lambda rows, report: _write(rows, report, user, actor), action="returnee.import",
-                      dry_run=dry_run, skip_invalid=skip_invalid, user=user, actor=actor, filename=filename)
+    user_id = user.id if user else None
+    return run_batched_import(data, lambda data, report: _read_batches(data, report, today),
+                              lambda rows, report: _write(rows, report, user, user_id, actor),
+                              action="returnee.import", dry_run=dry_run, skip_invalid=skip_invalid, user=user,
+                              actor=actor, filename=filename, progress=progress, before_commit=before_commit)
 
 
-def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
+def _read_batches(data: bytes, report: ImportReport, today: date) -> Iterator[list[_Row]]:
     header, reader = open_table(data)
     problems = column_problems(header, REQUIRED_COLUMNS, REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     if problems:
         raise InvalidValue("; ".join(problems))
 
     organisations = {o.code.lower(): o for o in db.session.scalars(select(Organisation))}
-    raw_rows = []
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # code -> line: the only thing kept for the whole file
+    pending = []
     for line, raw in table_rows(reader, header, report):
         code = raw["code"].strip()
         if code in seen:
@@ -64,10 +80,17 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
             continue
         if code:
             seen[code] = line
-        raw_rows.append((line, raw))
-
+        pending.append((line, raw))
+        if len(pending) == BATCH_ROWS:
+            yield _validate_batch(pending, organisations, report, today)
+            pending = []
     if report.rows == 0:
         raise InvalidValue(_("the file has a header but no rows"))
+    if pending:
+        yield _validate_batch(pending, organisations, report, today)
+
+
+def _validate_batch(raw_rows, organisations, report: ImportReport, today: date) -> list[_Row]:
     existing = lookup(Returnee.code, [raw["code"].strip() for _line, raw in raw_rows])
     valid = []
     for line, raw in raw_rows:
@@ -77,8 +100,16 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
             report.errors.extend(RowError(line, p, code) for p in problems)
         else:
             valid.append(row)
-    report.errors.sort(key=lambda e: e.line)
     return valid
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(parse, value: str, *args):
+    """What a parser makes of a value: a country, a date, a language... repeat over the rows of a
+    file, so each is read once (only values that parse are kept; a problem is raised each time,
+    in the language of the moment)."""
+    found = parse(value, *args)
+    return tuple(found) if isinstance(found, list) else found
 
 
 def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:
@@ -87,10 +118,12 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
 
     def take(name, parse, *args):
         try:
-            return parse(raw.get(name, ""), *args)
+            found = (_parsed(parse, raw.get(name, ""), *args) if parse in _REPEATING
+                     else parse(raw.get(name, ""), *args))
         except InvalidValue as problem:
             problems.append(str(problem))
             return None
+        return list(found) if isinstance(found, tuple) else found
 
     code = take("code", parse_case_code)
     country = take("destination_country", parse_country)
@@ -163,15 +196,14 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
     return _Row(line, code, values, consent, stored), []
 
 
-def _write(rows: list[_Row], report: ImportReport, user: User | None, actor: str | None) -> None:
+def _write(rows: list[_Row], report: ImportReport, user: User | None, user_id: int | None,
+           actor: str | None) -> None:
+    new = [row for row in rows if row.stored is None]
+    operations.create_cases([(row.code, row.values, row.consent) for row in new], "import", user_id=user_id)
+    report.created += len(new)
     for row in rows:
         returnee = row.stored
         if returnee is None:
-            returnee = Returnee(code=row.code)
-            operations.apply_case_fields(returnee, row.values)
-            operations.give_consent(returnee, row.consent, "import", user=user)
-            db.session.add(returnee)
-            report.created += 1
             continue
         changed = operations.apply_case_fields(returnee, row.values)
         if _update_consent(returnee, row, report, user, actor):
@@ -180,6 +212,7 @@ def _write(rows: list[_Row], report: ImportReport, user: User | None, actor: str
             report.updated += 1
         else:
             report.unchanged += 1
+    db.session.flush()  # the batch's changes leave the session's memory for the transaction
 
 
 def _update_consent(returnee: Returnee, row: _Row, report: ImportReport, user, actor) -> bool:
