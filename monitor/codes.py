@@ -9,6 +9,7 @@ ROLES = {
     "admin": _l("Programme administrator"),
     "analyst": _l("Analyst"),
     "partner": _l("Partner staff"),
+    "coordinator": _l("Partner coordinator"),
 }
 
 ORGANISATION_KINDS = {
@@ -146,11 +147,15 @@ AUDIT_ACTIONS = {
     "login": _l("Logged in"),
     "login.failed": _l("Login failed"),
     "login.refused": _l("Login refused: waiting after failed logins"),
+    "login.second_factor": _l("Second factor accepted"),
     "logout": _l("Logged out"),
     "user.create": _l("User created"),
     "user.edit": _l("User changed"),
     "user.unlock": _l("Account unlocked"),
     "user.password": _l("Password changed"),
+    "user.second_factor.enrol": _l("Second factor set up"),
+    "user.second_factor.recovery_codes": _l("New recovery codes made"),
+    "user.second_factor.reset": _l("Second factor reset"),
     "organisation.create": _l("Organisation created"),
     "organisation.edit": _l("Organisation changed"),
     "plan.edit": _l("Follow-up plan changed"),
@@ -190,6 +195,12 @@ AUDIT_OBJECTS = {
     "sms_messages": _l("Text message"),
     "inbound_messages": _l("Text from a returnee"),
     "api_tokens": _l("API token"),
+}
+
+# How the second step of a login was passed.
+SECOND_FACTOR_METHODS = {
+    "totp": _l("code from the authenticator app"),
+    "recovery": _l("recovery code"),
 }
 
 AUDIT_DETAILS = {
@@ -234,6 +245,7 @@ AUDIT_DETAILS = {
     "with_text": _l("With free-text answers"),
     "labels": _l("Language of the labels"),
     "organisation": _l("Organisation"),
+    "second_factor_method": _l("Second factor"),
 }
 
 # Who did it, when it was not a person's account.
@@ -250,6 +262,7 @@ LOGIN_FAILURES = {
     "password": _l("wrong password"),
     "locked": _l("account locked"),
     "waiting": _l("waiting after failed logins"),
+    "code": _l("wrong or reused second-factor code"),
 }
 
 # The names of the fields an edit changed (a case's, a user's), as the audit log lists them.

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from monitor import audit, codes, formatting
-from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
+from monitor.access import (
+    can, get_returnee_or_404, managed_partner, manages_everything, require, visible_organisations, visible_returnees,
+)
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
 from monitor.responses import corrections
@@ -191,14 +193,19 @@ def do_not_contact(code: str):
 
 @require("returnees.import")
 def import_csv():
+    # A coordinator imports for its own reintegration partner only.
+    partner = None if manages_everything(current_user) else managed_partner(current_user)
+    if partner is None and not manages_everything(current_user):
+        abort(403)
     form = ImportForm()
     report = None
     if form.validate_on_submit():
         upload = form.file.data
         report = import_returnees(upload.read(), dry_run=form.dry_run.data, skip_invalid=form.skip_invalid.data,
-                                  user=current_user, filename=upload.filename or "")
+                                  user=current_user, filename=upload.filename or "",
+                                  partner=partner)
         if report.written:
             flash(_("Import done: %(created)s created, %(updated)s updated, %(unchanged)s unchanged.",
                     created=formatting.number(report.created), updated=formatting.number(report.updated),
                     unchanged=formatting.number(report.unchanged)), "success")
-    return render_template("returnees/import.html", form=form, report=report)
+    return render_template("returnees/import.html", form=form, report=report, partner=partner)

@@ -40,15 +40,17 @@ class _Row:
 
 def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
                      user: User | None = None, actor: str | None = None, filename: str = "",
-                     today: date | None = None) -> ImportReport:
-    """Validate every row, then write the valid ones unless that is not wanted (see run_import)."""
+                     today: date | None = None, partner: Organisation | None = None) -> ImportReport:
+    """Validate every row, then write the valid ones unless that is not wanted (see run_import).
+    `partner`: a coordinator's import, for that reintegration partner only: a row naming another
+    partner (or its local partner), or the code of another partner's case, is an error."""
     today = today or date.today()
-    return run_import(data, lambda data, report: _read_rows(data, report, today),
+    return run_import(data, lambda data, report: _read_rows(data, report, today, partner),
                       lambda rows, report: _write(rows, report, user, actor), action="returnee.import",
                       dry_run=dry_run, skip_invalid=skip_invalid, user=user, actor=actor, filename=filename)
 
 
-def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
+def _read_rows(data: bytes, report: ImportReport, today: date, scope: Organisation | None = None) -> list[_Row]:
     header, reader = open_table(data)
     problems = column_problems(header, REQUIRED_COLUMNS, REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     if problems:
@@ -71,7 +73,7 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
     existing = lookup(Returnee.code, [raw["code"].strip() for _line, raw in raw_rows])
     valid = []
     for line, raw in raw_rows:
-        row, problems = _validate(line, raw, organisations, existing, today)
+        row, problems = _validate(line, raw, organisations, existing, today, scope)
         if problems:
             code = raw["code"].strip() or None
             report.errors.extend(RowError(line, p, code) for p in problems)
@@ -81,7 +83,7 @@ def _read_rows(data: bytes, report: ImportReport, today: date) -> list[_Row]:
     return valid
 
 
-def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:
+def _validate(line, raw, organisations, existing, today, scope=None) -> tuple[_Row | None, list[str]]:
     problems: list[str] = []
     values: dict = {}
 
@@ -116,6 +118,13 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
         values["partner_id"] = partner.id
 
     stored = existing.get(raw["code"].strip())
+    if scope is not None:
+        if "partner_id" in values and values["partner_id"] != scope.id:
+            problems.append(_("the partner %(value)s is not yours: you import for %(own)s only",
+                              value=partner.code, own=scope.code))
+        if stored is not None and stored.partner_id != scope.id:
+            # Said without naming the other partner: the case is not the importer's to see.
+            problems.append(_("the code is taken by a case of another partner"))
     local_code = raw.get("local_partner", "").strip().lower()
     if not local_code and stored is not None and stored.local_partner is not None and partner is not None \
             and "partner_id" in values and stored.local_partner.parent_id != partner.id:
