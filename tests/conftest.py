@@ -222,7 +222,8 @@ class Browser:
 
     def post(self, url, data=None, **kwargs):
         data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf_token())
+        if "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_token()
         with self.app.app_context():
             return self.client.post(url, data=data, **kwargs)
 
