@@ -171,6 +171,8 @@ def test_scoping_function(app, users, returnees):
     assert codes(users["caritas-ge"]) == ["GE-C-001"]
     assert codes(users["caritas-am"]) == ["AM-C-001"]
     assert codes(users["iom"]) == ["GE-I-001"]
+    assert codes(users["coordinator"]) == ["AM-C-001", "GE-C-001", "GE-C-002"]
+    assert codes(users["coordinator-iom"]) == ["GE-I-001"]
 
 
 def test_partner_list_shows_only_own_cases(users, returnees, browser_for):
