@@ -73,7 +73,8 @@ def reset_second_factor_command(email, reason):
         raise click.ClickException(f"no account for {email}")
     if not reason.strip():
         raise click.ClickException("--reason must say why")
-    second_factor.reset(user, reason=reason.strip()[:200], actor="cli")
+    if not second_factor.reset(user, reason=reason.strip()[:200], actor="cli"):
+        raise click.ClickException(f"{user.email} has no second factor to reset")
     db.session.commit()
     click.echo(f"second factor reset for {user.email}: it sets one up again at its next login")
 

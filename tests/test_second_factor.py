@@ -340,3 +340,41 @@ def test_reset_from_the_command_line(app, users, clock):
     assert not db.session.get(User, users["admin"].id).has_second_factor
     assert last_audit("user.second_factor.reset").actor == "cli"
     assert invoke(app, "reset-second-factor", "nobody@example.org", "--reason", "x").exit_code == 1
+    again = invoke(app, "reset-second-factor", users["admin"].email, "--reason", "again")
+    assert again.exit_code == 1 and "has no second factor to reset" in again.output
+
+
+def _pressed_at_once(server, email, path, form, action=None, times=6) -> list[int]:
+    """Log in once (password only: not required here), open `path`, and send its `form` (to
+    `action`, else `path`) `times` times at once from that one session (a double tap)."""
+    from tests.test_double_tap import _at_once, _logged_in
+
+    opener = _logged_in(server, email)
+    page = opener.open(f"{server}{path}").read().decode()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return _at_once(opener, f"{server}{action or path}",
+                    urllib.parse.urlencode({"csrf_token": csrf, **form}).encode(), times)
+
+
+def test_enrolment_confirmed_several_times_at_once_makes_one_set_of_codes(app, users, server, clock):
+    analyst = users["analyst"]
+    second_factor.pending_secret(analyst)
+    statuses = _pressed_at_once(server, analyst.email, "/account/second-factor", {"code": code_at(analyst, T0)})
+    # One answer shows the codes; the others say it was set up already (and show none).
+    assert sorted(statuses) == [200] + [302] * 5, statuses
+    db.session.expire_all()
+    assert second_factor.unused_recovery_codes(analyst) == 10
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "user.second_factor.enrol")) == 1
+
+
+def test_a_reset_sent_several_times_at_once_is_recorded_once(app, users, server, clock):
+    enrol(users["analyst"])
+    analyst = users["analyst"]
+    statuses = _pressed_at_once(server, users["admin"].email, f"/admin/users/{analyst.id}", {"reason": "phone lost"},
+                                action=f"/admin/users/{analyst.id}/second-factor/reset")
+    assert statuses == [302] * 6, statuses
+    db.session.expire_all()
+    assert not db.session.get(User, users["analyst"].id).has_second_factor
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "user.second_factor.reset")) == 1

@@ -164,10 +164,13 @@ def user_second_factor_reset(user_id: int):
     if user.id == current_user.id:
         form.form_errors.append(_("Another administrator must reset your own second factor."))
     elif form.validate_on_submit():
-        second_factor.reset(user, reason=form.reason.data.strip(), by=current_user)
-        db.session.commit()
-        flash(_("The second factor is reset: %(email)s sets it up again at the next login.", email=user.email),
-              "success")
+        if second_factor.reset(user, reason=form.reason.data.strip(), by=current_user):
+            db.session.commit()
+            flash(_("The second factor is reset: %(email)s sets it up again at the next login.", email=user.email),
+                  "success")
+        else:  # nothing to reset: never set up, or reset a moment ago (the form sent twice)
+            db.session.rollback()
+            flash(_("%(email)s has no second factor to reset.", email=user.email), "info")
         return redirect(url_for("admin.user_edit", user_id=user.id))
     return render_template("admin/user_edit.html", form=_user_form(user), user=user, reset_form=form), 400
 

@@ -178,11 +178,16 @@ def verify(user: User, code: str) -> str | None:
 
 # -- a lost phone -----------------------------------------------------------------------------
 
-def reset(user: User, *, reason: str, by: User | None = None, actor: str | None = None) -> None:
+def reset(user: User, *, reason: str, by: User | None = None, actor: str | None = None) -> bool:
     """Remove `user`'s second factor and recovery codes; their sessions end, and they enrol again
-    at their next login. Audited with the reason. Does not commit."""
-    db.session.execute(update(User).where(User.id == user.id).values(
-        totp_secret=None, totp_enabled_at=None, totp_last_step=None))
+    at their next login. Audited with the reason. False when there was nothing to reset (the same
+    reset sent twice: one entry). Does not commit."""
+    removed = db.session.execute(
+        update(User).where(User.id == user.id, or_(User.totp_secret.is_not(None), User.totp_enabled_at.is_not(None)))
+        .values(totp_secret=None, totp_enabled_at=None, totp_last_step=None)).rowcount
+    if removed != 1:
+        return False
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     user.end_sessions()
     audit.record("user.second_factor.reset", user, user=by, actor=actor, details={"reason": reason})
+    return True
