@@ -212,7 +212,8 @@ def second_factor_page():
         form.code.errors.append(_("The code is wrong or was used already. Wait for the next code and try again."))
     secret = second_factor.pending_secret(user)
     uri = second_factor.provisioning_uri(user, secret)
-    return render_template("auth/second_factor.html", form=form, secret=secret, qr=second_factor.qr_svg(uri),
+    qr = second_factor.qr_svg(uri, _("QR code for your authenticator app"))
+    return render_template("auth/second_factor.html", form=form, secret=secret, qr=qr,
                            required=second_factor.required_for(user))
 
 

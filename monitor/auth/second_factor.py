@@ -66,10 +66,9 @@ def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
-def qr_svg(uri: str) -> str:
+def qr_svg(uri: str, title: str) -> str:
     """The enrolment QR code as an inline SVG element (made here: no outside service sees it)."""
-    return segno.make_qr(uri, error="m").svg_inline(scale=5, border=2, dark="#000", light="#fff",
-                                                     title="QR code")
+    return segno.make_qr(uri, error="m").svg_inline(scale=5, border=2, dark="#000", light="#fff", title=title)
 
 
 def _matching_step(secret: str, code: str, at: float | None = None) -> int | None:
