@@ -360,8 +360,9 @@ def test_enrolment_confirmed_several_times_at_once_makes_one_set_of_codes(app, u
     analyst = users["analyst"]
     second_factor.pending_secret(analyst)
     statuses = _pressed_at_once(server, analyst.email, "/account/second-factor", {"code": code_at(analyst, T0)})
-    # One answer shows the codes; the others say it was set up already (and show none).
-    assert sorted(statuses) == [200] + [302] * 5, statuses
+    # One answer shows the codes; the others say it was set up already, or (arriving after it)
+    # show the page as it now is: never an error, never a second set.
+    assert len(statuses) == 6 and set(statuses) <= {200, 302}, statuses
     db.session.expire_all()
     assert second_factor.unused_recovery_codes(analyst) == 10
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)
