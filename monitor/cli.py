@@ -21,7 +21,8 @@ def register_commands(app: Flask) -> None:
     from monitor.exports_cli import export_command
     from monitor.responses.cli import import_responses_command
 
-    for command in (create_user_command, reset_second_factor_command, import_returnees_command, import_responses_command, demo_command,
+    for command in (create_user_command, reset_second_factor_command, import_returnees_command,
+                    import_responses_command, demo_command,
                     generate_key_command, rescore_command, scoring_group, export_command, check_questionnaires_command,
                     plan_command, dispatch_command, sample_report_command, scheduler_command, check_config_command):
         app.cli.add_command(command)

@@ -20,7 +20,8 @@ bp.add_url_rule("/account/tokens/<int:token_id>/revoke", view_func=controllers.t
 
 # Until a user whose role requires a second factor has set one up, every staff page leads to
 # the set-up page (logging out, the language switch and the returnee's pages excepted).
-_OPEN_WHILE_ENROLLING = {"auth.second_factor", "auth.logout", "auth.login", "main.set_language", "main.health", "dashboard.plotly_js",
+_OPEN_WHILE_ENROLLING = {"auth.second_factor", "auth.logout", "auth.login", "main.set_language", "main.health",
+                         "dashboard.plotly_js",
                          "static"}
 
 
