@@ -6,6 +6,7 @@ and this module stay in step. In production the app refuses to start on a develo
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,19 @@ def _secret(env: dict, name: str, instance_path: Path, filename: str, generate) 
     return _instance_secret(instance_path, filename, generate)
 
 
-def load_config(env: dict | None = None, instance_path: Path | str | None = None) -> dict:
-    """Build the Flask config mapping from environment variables."""
+def _gunicorn_workers(env: dict) -> int | None:
+    """The number of gunicorn workers the environment asks for (WEB_CONCURRENCY, or -w/--workers
+    in GUNICORN_CMD_ARGS), None when it does not say."""
+    match = re.search(r"(?:^|\s)(?:-w\s*|--workers[=\s]+)(\d+)", env.get("GUNICORN_CMD_ARGS", ""))
+    value = match.group(1) if match else env.get("WEB_CONCURRENCY", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def load_config(env: dict | None = None, instance_path: Path | str | None = None, *,
+                refuse_unsafe: bool = True) -> dict:
+    """Build the Flask config mapping from environment variables. In production an unsafe
+    configuration raises ConfigError (unless `refuse_unsafe` is false: `monitor check-config`
+    lists the problems instead)."""
     env = dict(os.environ if env is None else env)
     instance_path = Path(instance_path or env.get("MONITOR_INSTANCE_PATH") or Path.cwd() / "instance")
     environment = env.get("MONITOR_ENV", "development").strip().lower()
@@ -108,13 +120,27 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
     if totp_required not in ("true", "false"):
         raise ConfigError(f"TOTP_REQUIRED must be true or false, not {totp_required!r}")
 
+    try:
+        retention_months = int(env.get("RETENTION_MONTHS", "12"))
+    except ValueError:
+        retention_months = 0
+    if retention_months < 1:
+        raise ConfigError("RETENTION_MONTHS must be a whole number of months of at least 1 (12 by default): how long "
+                          "names and phone numbers are kept after a case's last wave closes")
+
     config = {
         "MONITOR_ENV": environment,
         "TESTING": environment == "testing",
         "SECRET_KEY": secret_key.value,
         "DATA_ENCRYPTION_KEYS": encryption_keys,
+        # Generated into instance/ (development keys), not given by the environment.
+        "SECRET_KEY_GENERATED": not secret_key.from_environment,
+        "DATA_ENCRYPTION_KEY_GENERATED": not encryption_key.from_environment,
+        "GUNICORN_WORKERS": _gunicorn_workers(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: the values of a failed statement (a name, a number) stay out of the
+        # exception's message and so out of the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SMS_BACKEND": sms_backend,
         "PUBLIC_BASE_URL": public_base_url,
         **twilio,
@@ -148,9 +174,12 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
         # Admins, analysts and coordinators log in with a code from an authenticator app too.
         "TOTP_REQUIRED": totp_required == "true",
+
+        # Names and phone numbers are purged this many months after a case's last wave closes.
+        "RETENTION_MONTHS": retention_months,
     }
 
-    if production:
+    if production and refuse_unsafe:
         problems = []
         if not secret_key.from_environment:
             problems.append("SECRET_KEY must be set in the environment")
@@ -169,14 +198,43 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
     return config
 
 
+def unsafe_settings(config: dict) -> list[str]:
+    """Settings that must not run in production, whatever the environment says it is (listed by
+    `monitor check-config`, which fails on any of them in production)."""
+    found = []
+    if config.get("DEBUG"):
+        found.append("debug mode is on (FLASK_DEBUG): tracebacks and the debugger are shown to whoever asks; "
+                     "unset FLASK_DEBUG")
+    if config.get("SECRET_KEY_GENERATED"):
+        found.append("SECRET_KEY is a development key generated into instance/; set it in the environment")
+    elif len(config.get("SECRET_KEY") or "") < 32:
+        found.append("SECRET_KEY is shorter than 32 characters")
+    if config.get("DATA_ENCRYPTION_KEY_GENERATED"):
+        found.append("DATA_ENCRYPTION_KEY is a development key generated into instance/; set it in the environment "
+                     "(monitor generate-key) and keep a copy apart from the database backups")
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        found.append("DATABASE_URL is SQLite: use PostgreSQL (one writer at a time, no pg_dump backups)")
+    workers = config.get("GUNICORN_WORKERS")
+    if (config.get("RATELIMIT_ENABLED", True) and config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://")
+            and workers != 1):
+        found.append("RATELIMIT_STORAGE_URI is memory:// with "
+                     + (f"{workers} gunicorn workers" if workers else "an unknown number of gunicorn workers")
+                     + ": each worker counts its own limits (4 workers allow 4 times the configured rate); "
+                     "use redis://127.0.0.1:6379")
+    if not config.get("RATELIMIT_ENABLED", True):
+        found.append("RATELIMIT_ENABLED is false: logins and survey links are not throttled")
+    if not str(config.get("PUBLIC_BASE_URL", "")).startswith("https://"):
+        found.append("PUBLIC_BASE_URL is not an https:// address: returnees' links and staff logins travel in clear")
+    if not config.get("TOTP_REQUIRED"):
+        found.append("TOTP_REQUIRED is off: staff log in with a password alone")
+    return found
+
+
 def config_warnings(config: dict) -> list[str]:
-    """What works but should not run like this in production (printed by `monitor check-config`,
-    logged at start)."""
+    """Advice: what works but is probably not meant like this in production (printed by
+    `monitor check-config` without failing it; logged at start with the unsafe settings)."""
     found = []
     if config.get("MONITOR_ENV") == "production":
-        if config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
-            found.append("RATELIMIT_STORAGE_URI is memory://: each gunicorn worker counts its own limits "
-                         "(4 workers allow 4 times the configured rate); use redis://127.0.0.1:6379")
         if not config.get("PROXY_FIX"):
             found.append("PROXY_FIX is false: behind a reverse proxy every client has the proxy's address "
                          "(rate limits and the audit log then see one client); set PROXY_FIX=true there")

@@ -258,3 +258,32 @@ def outbox():
     db.session.commit()
     return render_template("admin/outbox.html", rows=rows[:AUDIT_PAGE_SIZE], page=page,
                            has_next=len(rows) > AUDIT_PAGE_SIZE)
+
+
+@require("dataprotection.read")
+def data_protection():
+    """For the data-protection officer: what is stored, where, who can see it, how long it is
+    kept, and the erasures and purges done (from the audit log)."""
+    from flask import current_app
+
+    from monitor.access import PERMISSIONS
+    from monitor.admin.dataprotection import INVENTORY
+    from monitor.returnees.erasure import expired_clause
+    from scheduler.clock import Clock
+
+    months = current_app.config["RETENTION_MONTHS"]
+    counts = db.session.execute(select(
+        func.count().filter(Returnee.erased_at.is_(None), Returnee.phone_lookup.is_not(None)),
+        func.count().filter(Returnee.erased_at.is_not(None)),
+    ).select_from(Returnee)).one()
+    due = db.session.scalar(select(func.count()).select_from(Returnee).where(*expired_clause(Clock().today(), months)))
+    page = page_number(request.args)
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(("returnee.erase", "returnee.purge")))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    roles = [(code, codes.ROLES[code]) for code in ("admin", "analyst", "partner", "coordinator")]
+    return render_template("admin/data_protection.html", inventory=INVENTORY, months=months,
+                           with_number=counts[0], erased=counts[1], due=due, entries=entries[:AUDIT_PAGE_SIZE],
+                           page=page, has_next=len(entries) > AUDIT_PAGE_SIZE, audit=audit, roles=roles,
+                           permissions=PERMISSIONS, permission_labels=codes.PERMISSIONS)

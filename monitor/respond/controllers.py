@@ -2,7 +2,7 @@
 page, in the returnee's language, with no JavaScript and no personal data on the page."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 
 from monitor.extensions import db
 from monitor.followups import operations as followups
@@ -20,7 +20,9 @@ def _language(link, response=None) -> str:
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         session[f"lang-{link.id}"] = chosen
-    return session.get(f"lang-{link.id}") or (response.language if response else link.returnee.language)
+    # Kept for an error page later in the request (monitor/respond/errors.py).
+    g.returnee_language = session.get(f"lang-{link.id}") or (response.language if response else link.returnee.language)
+    return g.returnee_language
 
 
 def _page(template: str, t, status: int = 200, **context):

@@ -12,11 +12,12 @@ from monitor.access import (
 )
 from monitor.extensions import cipher, db
 from monitor.models import FollowUp, Response, Returnee
+from monitor.followups import operations as followups
 from monitor.responses import corrections
 from monitor.responses.operations import questionnaire_of
-from monitor.returnees import operations
+from monitor.returnees import erasure, operations
 from monitor.returnees.forms import (
-    ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
+    ConsentForm, DoNotContactForm, EraseForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
 )
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
@@ -54,6 +55,8 @@ def index():
         stmt = stmt.where(Returnee.consent_withdrawn_at.is_not(None))
     elif status == "do_not_contact":
         stmt = stmt.where(Returnee.do_not_contact)
+    elif status == "erased":
+        stmt = stmt.where(Returnee.erased_at.is_not(None))
 
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = page_number(request.args)
@@ -70,7 +73,7 @@ def _search_clause(q: str):
     clause = Returnee.code.ilike(q.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
     if q.startswith("+") and can(current_user, "returnees.contact"):
         try:
-            clause = or_(clause, Returnee.phone_lookup == cipher.lookup_hash(parse_phone(q, None)))
+            clause = or_(clause, Returnee.phone_lookup.in_(cipher.lookup_hashes(parse_phone(q, None))))
         except InvalidValue:
             pass
     return clause
@@ -97,7 +100,40 @@ def _render_detail(returnee: Returnee, show_contact: bool):
         correctable={r.id for r in responses if corrections.correctable(r)},
         histories={r.id: _readable_history(r) for r in responses},
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
-        dnc_form=DoNotContactForm(prefix="dnc"))
+        dnc_form=DoNotContactForm(prefix="dnc"), erase_form=EraseForm(prefix="erase", code=returnee.code))
+
+
+def _erased(returnee: Returnee) -> bool:
+    """An erased case changes no more: its identity and consent cannot come back."""
+    if returnee.erased_at is not None:
+        flash(_("This case was erased: it cannot be changed, and nobody contacts the returnee again."), "error")
+        return True
+    return False
+
+
+@require("returnees.erase")
+def erase(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    form = EraseForm(prefix="erase", code=returnee.code)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("returnees.detail", code=code))
+    returnee_id, with_answers = returnee.id, form.with_answers.data
+
+    def erase_once():
+        done = erasure.erase_returnee(db.session.get(Returnee, returnee_id), reason=form.reason.data.strip(),
+                                      with_answers=with_answers, user=current_user)
+        db.session.commit()
+        return done
+
+    done = followups.retrying_stale(erase_once)
+    if done.erased or done.responses:
+        flash(_("The case's identity was erased.") if done.erased else _("The case's answers were deleted."), "success")
+    else:
+        flash(_("This case was erased before."), "info")
+    return redirect(url_for("returnees.detail", code=code))
 
 
 def _readable_history(response: Response) -> list[tuple[corrections.Correction, list[tuple[str, str, str]]]]:
@@ -128,6 +164,8 @@ def reveal_contact(code: str):
 @require("returnees.edit")
 def edit(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     admin = current_user.role == "admin"
     organisations = db.session.scalars(visible_organisations(current_user)).all()
     form = ReturneeForm(obj=returnee, organisations=organisations, show_organisations=admin,
@@ -149,6 +187,8 @@ def edit(code: str):
 @require("returnees.edit")
 def record_consent(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     form = ConsentForm(prefix="consent")
     if form.validate_on_submit():
         operations.give_consent(returnee, form.channels.data, form.method.data, user=current_user,
@@ -167,6 +207,8 @@ def record_consent(code: str):
 @require("returnees.edit")
 def withdraw_consent(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     form = WithdrawConsentForm(prefix="withdraw")
     if form.validate_on_submit():
         if operations.withdraw_consent(returnee, "verbal", user=current_user):
@@ -182,6 +224,8 @@ def withdraw_consent(code: str):
 @require("returnees.edit")
 def do_not_contact(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     form = DoNotContactForm(prefix="dnc")
     if form.validate_on_submit():
         value = request.form.get("value") == "1"

@@ -133,6 +133,26 @@ class DoNotContactForm(FlaskForm):
     pass
 
 
+class EraseForm(FlaskForm):
+    """Erasing a case's identity: irreversible, so the reason is stated and the code typed."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("State the reason for the erasure.")),
+                                                   Length(max=200)], render_kw={"dir": "auto"},
+                         description=_l("Written to the audit log, for example: request of the returnee under "
+                                        "the GDPR. No names or phone numbers here."))
+    with_answers = BooleanField(_l("Delete the answers too (the outcome of each follow-up stays)"))
+    confirm_code = StringField(_l("Type the case's code to confirm"), validators=[DataRequired(
+        _l("Type the case's code to confirm."))], render_kw={"autocomplete": "off", "dir": "ltr"})
+
+    def __init__(self, *args, code: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.code = code
+
+    def validate_confirm_code(self, field):
+        if (field.data or "").strip().upper() != self.code.upper():
+            raise ValidationError(_l("Type the case's code to confirm."))
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a file."))])
     dry_run = BooleanField(_l("Only check the file, write nothing"), default=True)
@@ -149,4 +169,4 @@ class FilterForm(FlaskForm):
     channel = SelectField(_l("Channel"))
     status = SelectField(_l("Status"), choices=[
         ("", "—"), ("contactable", _l("May be contacted")), ("no_consent", _l("No consent")),
-        ("withdrawn", _l("Consent withdrawn")), ("do_not_contact", _l("Do not contact"))])
+        ("withdrawn", _l("Consent withdrawn")), ("do_not_contact", _l("Do not contact")), ("erased", _l("Erased"))])

@@ -118,13 +118,16 @@ def _validate(line, raw, organisations, existing, today, scope=None) -> tuple[_R
         values["partner_id"] = partner.id
 
     stored = existing.get(raw["code"].strip())
-    if scope is not None:
-        if "partner_id" in values and values["partner_id"] != scope.id:
-            problems.append(_("the partner %(value)s is not yours: you import for %(own)s only",
-                              value=partner.code, own=scope.code))
-        if stored is not None and stored.partner_id != scope.id:
-            # Said without naming the other partner: the case is not the importer's to see.
-            problems.append(_("the code is taken by a case of another partner"))
+    if scope is not None and stored is not None and stored.partner_id != scope.id:
+        # Said without naming the other partner, nor anything of the case: not the importer's to see.
+        return None, [_("the code is taken by a case of another partner")]
+    if stored is not None and stored.erased_at is not None:
+        # An erased identity never comes back, whatever the case file says.
+        return None, [_("case %(code)s was erased on %(date)s: the import does not bring its identity back",
+                        code=stored.code, date=formatting.day(stored.erased_at))]
+    if scope is not None and "partner_id" in values and values["partner_id"] != scope.id:
+        problems.append(_("the partner %(value)s is not yours: you import for %(own)s only",
+                          value=partner.code, own=scope.code))
     local_code = raw.get("local_partner", "").strip().lower()
     if not local_code and stored is not None and stored.local_partner is not None and partner is not None \
             and "partner_id" in values and stored.local_partner.parent_id != partner.id:

@@ -87,7 +87,7 @@ def inbound():
     def handle():  # again, from the start, if a follow-up moved meanwhile: a STOP is never lost
         if db.session.scalar(select(InboundMessage.id).where(InboundMessage.provider_id == sid)):
             return None
-        returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup == lookup)
+        returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup.in_(cipher.lookup_hashes(sender)))
                                        .order_by(Returnee.id)).all()
         now = utcnow()
         db.session.add(InboundMessage(provider_id=sid, returnee_id=returnees[0].id if returnees else None,
@@ -96,7 +96,7 @@ def inbound():
             if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
                 opt_out(returnee, actor="returnee", via="sms", at=now)
             elif kind == "start":
-                opt_in(returnee, actor="returnee")
+                opt_in(returnee, actor="returnee", at=now)
         db.session.commit()
         return returnees
 

@@ -1,15 +1,15 @@
 """The second factor: a user's TOTP secret (encrypted), when it was confirmed and the last time
 step accepted; one-time recovery codes, stored hashed
 
-Revision ID: 0015_second_factor
-Revises: 0014_api_tokens
+Revision ID: 0016_second_factor
+Revises: 0015_erasure
 Create Date: 2026-12-02 10:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0015_second_factor'
-down_revision = '0014_api_tokens'
+revision = '0016_second_factor'
+down_revision = '0015_erasure'
 branch_labels = None
 depends_on = None
 
