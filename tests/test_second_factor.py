@@ -136,6 +136,7 @@ def test_login_needs_a_code_once_enrolled_and_a_code_works_once(app, users, cloc
     assert response.status_code == 302 and browser.get("/returnees/").status_code == 200
     entry = last_audit("login.second_factor")
     assert entry.user_id == analyst.id and entry.details == {"second_factor_method": "totp"}
+    assert last_audit("login.password").user_id == analyst.id and last_audit("login") is None
     # The same code in another login a moment later: refused.
     other = password_step(app, analyst)
     assert code_step(other, code_at(analyst, T0 + 30)).status_code == 200

@@ -71,7 +71,8 @@ def authenticate(email: str, password: str, address: str = "", now: datetime | N
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == key["account"],
                                                    LoginThrottle.address == key["address"]))
     user.last_login_at = now
-    audit.record("login", user, user=user)
+    # With a second factor the login is not done yet: "login.second_factor" follows its code.
+    audit.record("login.password" if user.has_second_factor else "login", user, user=user)
     db.session.commit()
     return LoginResult(user)
 
