@@ -247,7 +247,7 @@ def _init_security_headers(app: Flask) -> None:
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             else:
                 response.headers["Cache-Control"] = "no-cache"
-        elif request.endpoint != "dashboard.plotly_js" and (current_user.is_authenticated
+        elif request.endpoint not in ("dashboard.plotly_js", "main.favicon") and (current_user.is_authenticated
                                                          or request.blueprint == "respond"):
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.

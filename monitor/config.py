@@ -54,6 +54,20 @@ def _secret(env: dict, name: str, instance_path: Path, filename: str, generate) 
     return _instance_secret(instance_path, filename, generate)
 
 
+def _development_base_url(env: dict) -> str:
+    """Where the development server listens, as `monitor run` reads it from the environment
+    (FLASK_RUN_HOST, FLASK_RUN_PORT; `make run` sets both from HOST and PORT, for the web app and
+    the scheduler alike): the links in the outbox open on the app that is running. An address
+    that means every interface (0.0.0.0, ::) is reached on this machine as 127.0.0.1."""
+    host = env.get("FLASK_RUN_HOST", "").strip() or "127.0.0.1"
+    port = env.get("FLASK_RUN_PORT", "").strip() or "5000"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
 def _gunicorn_workers(env: dict) -> int | None:
     """The number of gunicorn workers the environment asks for (WEB_CONCURRENCY, or -w/--workers
     in GUNICORN_CMD_ARGS), None when it does not say."""
@@ -98,7 +112,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
     sms_backend = env.get("SMS_BACKEND", "console").strip().lower()
     if sms_backend not in SMS_BACKENDS:
         raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, not {sms_backend!r}")
-    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/")
+    public_base_url = (env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+                       or (_development_base_url(env) if environment == "development" else "http://127.0.0.1:5000"))
     twilio = {name: env.get(name, "").strip() for name in (
         "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM", "TWILIO_API_BASE_URL")}
     if sms_backend == "twilio":
@@ -191,7 +206,9 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
             problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
         if "SMS_BACKEND" not in env:
             problems.append("SMS_BACKEND must be chosen explicitly (console or twilio)")
-        if not public_base_url.startswith("https://"):
+        if not env.get("PUBLIC_BASE_URL", "").strip():
+            problems.append("PUBLIC_BASE_URL must be set (the https:// address returnees' links point to)")
+        elif not public_base_url.startswith("https://"):
             problems.append("PUBLIC_BASE_URL must be an https:// address")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))

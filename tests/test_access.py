@@ -54,6 +54,7 @@ MATRIX = {
     # endpoint: (method, url, {role: expected})
     "main.home": ("GET", "/", everyone(302) | {"anonymous": 302}),
     "main.health": ("GET", "/health", {role: 200 for role in ALL_ROLES}),
+    "main.favicon": ("GET", "/favicon.ico", {role: 200 for role in ALL_ROLES}),
     "main.set_language": ("POST", "/language", {role: 302 for role in ALL_ROLES}),
     "auth.login": ("GET", "/login", {role: (200 if role == "anonymous" else 302) for role in ALL_ROLES}),
     "auth.logout": ("POST", "/logout", everyone(302)),

@@ -42,12 +42,39 @@ def test_production_accepts_a_complete_environment(tmp_path):
     ("DATA_ENCRYPTION_KEY", "DATA_ENCRYPTION_KEY must be set"),
     ("DATABASE_URL", "not SQLite"),
     ("SMS_BACKEND", "SMS_BACKEND must be chosen"),
-    ("PUBLIC_BASE_URL", "https://"),
+    ("PUBLIC_BASE_URL", "PUBLIC_BASE_URL must be set"),
 ])
 def test_production_refuses_development_defaults(tmp_path, missing, message):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     with pytest.raises(ConfigError, match=message):
         load_config(env, instance_path=tmp_path)
+
+
+def test_production_refuses_a_plain_http_base_url(tmp_path):
+    with pytest.raises(ConfigError, match="https://"):
+        load_config(PRODUCTION | {"PUBLIC_BASE_URL": "http://monitor.example.org"}, instance_path=tmp_path)
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "http://127.0.0.1:5000"),
+    ({"FLASK_RUN_PORT": "5123"}, "http://127.0.0.1:5123"),
+    ({"FLASK_RUN_HOST": "localhost", "FLASK_RUN_PORT": "8080"}, "http://localhost:8080"),
+    ({"FLASK_RUN_HOST": "0.0.0.0", "FLASK_RUN_PORT": "8080"}, "http://127.0.0.1:8080"),
+    ({"FLASK_RUN_HOST": "::1", "FLASK_RUN_PORT": "8080"}, "http://[::1]:8080"),
+    ({"FLASK_RUN_PORT": "8080", "PUBLIC_BASE_URL": "https://tunnel.example.org/"}, "https://tunnel.example.org"),
+])
+def test_development_links_follow_the_address_the_app_runs_on(tmp_path, env, expected):
+    """The returnee's link in the outbox opens on the app that `make run` (or `monitor run` with
+    FLASK_RUN_HOST / FLASK_RUN_PORT) started, unless PUBLIC_BASE_URL says otherwise."""
+    assert load_config(env, instance_path=tmp_path)["PUBLIC_BASE_URL"] == expected
+
+
+def test_only_development_follows_the_run_address(tmp_path):
+    env = {"MONITOR_ENV": "testing", "FLASK_RUN_PORT": "5123"}
+    assert load_config(env, instance_path=tmp_path)["PUBLIC_BASE_URL"] == "http://127.0.0.1:5000"
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL must be set"):
+        load_config({k: v for k, v in PRODUCTION.items() if k != "PUBLIC_BASE_URL"} | {"FLASK_RUN_PORT": "443"},
+                    instance_path=tmp_path)
 
 
 def test_production_refuses_a_short_secret(tmp_path):

@@ -20,6 +20,7 @@ from monitor.models.types import utcnow
 from monitor.users.operations import UserError, create_user, update_user
 from monitor.auth.operations import account_key, clear_waits
 from monitor.web_input import page_number
+from scheduler.dispatch import held_by_sending_hours
 from scheduler.protocol import RETRY_OUTCOMES, parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
@@ -241,10 +242,12 @@ def plan():
         except IntegrityError:  # the same wave added a moment ago (a second press, another admin)
             db.session.rollback()
             new.code.errors = [_("A wave with this code exists already.")]
-            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
+            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES,
+                                   held=held_by_sending_hours(utcnow()))
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
         return redirect(url_for("admin.plan"))
-    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
+    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES,
+                           held=held_by_sending_hours(utcnow()))
 
 
 @require("programme.manage")
@@ -257,7 +260,7 @@ def outbox():
     audit.record("outbox.view", details={"page": page})
     db.session.commit()
     return render_template("admin/outbox.html", rows=rows[:AUDIT_PAGE_SIZE], page=page,
-                           has_next=len(rows) > AUDIT_PAGE_SIZE)
+                           has_next=len(rows) > AUDIT_PAGE_SIZE, held=held_by_sending_hours(utcnow()))
 
 
 @require("dataprotection.read")

@@ -11,7 +11,8 @@ from monitor.access import (
     can, get_returnee_or_404, managed_partner, manages_everything, require, visible_organisations, visible_returnees,
 )
 from monitor.extensions import cipher, db
-from monitor.models import FollowUp, Response, Returnee
+from monitor.models import AttentionItem, FollowUp, Response, Returnee
+from monitor.models.types import utcnow
 from monitor.followups import operations as followups
 from monitor.responses import corrections
 from monitor.responses.operations import questionnaire_of
@@ -31,9 +32,14 @@ PAGE_SIZE = 50
 def index():
     organisations = db.session.scalars(visible_organisations(current_user)).all()
     form = FilterForm(request.args)
-    form.country.choices = [("", "—")] + country_choices()
+    present = db.session.scalars(visible_returnees(current_user).with_only_columns(Returnee.destination_country)
+                                 .distinct()).all()
+    form.country.choices = [("", "—")] + country_choices(present)
     form.organisation.choices = [("", "—")] + [(str(o.id), o.name) for o in organisations]
     form.channel.choices = [("", "—")] + [(c, str(label)) for c, label in codes.CHANNELS.items()]
+    sees_needs = can(current_user, "worklist.use")  # red flags are for those who act on them
+    if not sees_needs:
+        form.status.choices = [c for c in form.status.choices if c[0] != "needs_attention"]
 
     stmt = visible_returnees(current_user)
     q = (form.q.data or "").strip()
@@ -57,6 +63,11 @@ def index():
         stmt = stmt.where(Returnee.do_not_contact)
     elif status == "erased":
         stmt = stmt.where(Returnee.erased_at.is_not(None))
+    elif status in ("planned", "invited", "reminded", "phone_task"):
+        stmt = stmt.where(select(FollowUp.id).where(FollowUp.returnee_id == Returnee.id, FollowUp.state == status)
+                          .exists())
+    elif status == "needs_attention" and sees_needs:
+        stmt = stmt.where(_open_needs().where(Response.returnee_id == Returnee.id).exists())
 
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = page_number(request.args)
@@ -64,8 +75,32 @@ def index():
         stmt.order_by(Returnee.return_date.desc(), Returnee.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     args = {k: v for k, v in request.args.items() if k != "page"}
+    ids = [r.id for r in returnees]
+    current, needs = {}, {}  # the current follow-up and the open needs of each case on the page
+    if ids:
+        for follow_up in db.session.scalars(select(FollowUp).where(FollowUp.returnee_id.in_(ids))
+                                            .order_by(FollowUp.window_opens, FollowUp.id)):
+            current[follow_up.returnee_id] = _current(current.get(follow_up.returnee_id), follow_up)
+    if ids and sees_needs:
+        needs = dict(db.session.execute(_open_needs().with_only_columns(Response.returnee_id, func.count())
+                                        .where(Response.returnee_id.in_(ids)).group_by(Response.returnee_id)).all())
     return render_template("returnees/index.html", form=form, returnees=returnees, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=args)
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=args, current=current,
+                           needs=needs)
+
+
+def _open_needs():
+    """Needs-attention items still open, with their response (whose returnee_id they belong to)."""
+    return (select(AttentionItem.id).join(Response, Response.id == AttentionItem.response_id)
+            .where(AttentionItem.closed_at.is_(None)))
+
+
+def _current(chosen: FollowUp | None, follow_up: FollowUp) -> FollowUp:
+    """A case's current follow-up, given in window order: the first one still open, else the
+    last one closed."""
+    if chosen is not None and chosen.state != "closed":
+        return chosen
+    return follow_up
 
 
 def _search_clause(q: str):
@@ -94,9 +129,14 @@ def _render_detail(returnee: Returnee, show_contact: bool):
     items = [item for response in responses for item in response.attention_items]
     items = (sorted((i for i in items if i.is_open), key=lambda i: i.opened_at)
              + sorted((i for i in items if not i.is_open), key=lambda i: i.closed_at, reverse=True))
+    # An interview is offered for the follow-ups open now (window open, not closed), as on the work
+    # list; never for a wave planned for later, nor when the returnee refused contact.
+    today = utcnow().date()
+    interviewable = {f.id for f in follow_ups if f.state != "closed" and f.window_opens <= today <= f.window_closes
+                     and returnee.refusal is None and can(current_user, "returnees.edit")}
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
-        follow_ups=follow_ups, attention_items=items,
+        follow_ups=follow_ups, attention_items=items, interviewable=interviewable,
         correctable={r.id for r in responses if corrections.correctable(r)},
         histories={r.id: _readable_history(r) for r in responses},
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),

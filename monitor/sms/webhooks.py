@@ -107,4 +107,7 @@ def inbound():
         return _twiml(None)
     returnee = returnees[0]
     partner = returnee.local_partner or returnee.partner
-    return _twiml(reply_text(kind, returnee.language, partner.signature, partner.reintegration_partner.contact_phone))
+    # The partner's own number, in the returnee's country, before the reintegration partner's.
+    _name, phone, _email = partner.public_contact
+    return _twiml(reply_text(kind, returnee.language, partner.signature,
+                             phone or partner.reintegration_partner.contact_phone))

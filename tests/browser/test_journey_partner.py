@@ -74,8 +74,24 @@ def _answer_until_complete(page, t, journey):
     raise AssertionError("the interview never saved as complete")
 
 
+@pytest.fixture
+def account_language_kept(live_server):
+    """The staff language chosen in the journey is the account's: put back afterwards, for the
+    other tests that log in with the same demo account on the same server."""
+    from monitor.models import User
+
+    app = live_server["app"]
+    with app.app_context():
+        before = {user.email: user.locale for user in db.session.scalars(select(User))}
+    yield
+    with app.app_context():
+        for user in db.session.scalars(select(User)):
+            user.locale = before.get(user.email)
+        db.session.commit()
+
+
 @pytest.mark.parametrize("language", ["en", "ru"])
-def test_partner_staff_call_interview_and_close_the_need(chromium, live_server, language):
+def test_partner_staff_call_interview_and_close_the_need(chromium, live_server, language, account_language_kept):
     app = live_server["app"]
     email, organisation = ACCOUNTS[language]
     code, wave, follow_up_id = _phone_task(app, organisation)

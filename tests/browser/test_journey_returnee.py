@@ -133,7 +133,9 @@ def test_a_returnee_answers_from_the_invitation_to_the_end(chromium, live_server
     if not other.is_visible():  # without a script it comes with the page that answers the choice
         page.click("button[value=next]")
         page.wait_for_load_state()
-        assert page.url == first_part  # the added question is asked before going on
+        # the added question is asked before going on: the page says so and opens at it
+        assert page.url == first_part + "?added=housing_other#added"
+        assert page.locator("#added").inner_text() == t("A question was added below, based on your answer.")
     assert other.is_visible()
     journey.see("follow-up question")
     other.fill("ქოხი")
