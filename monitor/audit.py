@@ -54,7 +54,7 @@ def describe(entry: AuditEntry) -> list[tuple[str, str]]:
         "waves": each(wave_name), "mode": named(codes.RESPONSE_MODES), "channels": each(named(codes.CHANNELS)),
         "disposition": lambda code: f"{codes.DISPOSITIONS.get(code, code)} (AAPOR {code})" if code else "—",
         "method": named(codes.CONSENT_METHODS), "reason": named(codes.LOGIN_FAILURES), "via": named(codes.VIA),
-        "labels": named(codes.RETURNEE_LANGUAGES),
+        "labels": named(codes.RETURNEE_LANGUAGES), "second_factor_method": named(codes.SECOND_FACTOR_METHODS),
     }
     pairs = []
     for key, value in (entry.details or {}).items():

@@ -5,7 +5,7 @@ import sys
 
 import click
 from cryptography.fernet import Fernet
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from monitor.extensions import db
@@ -24,7 +24,8 @@ def register_commands(app: Flask) -> None:
     from monitor.exports_cli import export_command
     from monitor.responses.cli import import_responses_command
 
-    for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
+    for command in (create_user_command, reset_second_factor_command, import_returnees_command,
+                    import_responses_command, demo_command,
                     generate_key_command, rescore_command, scoring_group, export_command, check_questionnaires_command,
                     plan_command, dispatch_command, sample_report_command, scheduler_command, check_config_command,
                     rotate_key_command):
@@ -40,12 +41,14 @@ def register_commands(app: Flask) -> None:
 
 @click.command("create-user")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "partner"]))
-@click.option("--partner", "partner_code", help="Organisation code (required for partner staff).")
+@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "partner", "coordinator"]))
+@click.option("--organisation", "--partner", "partner_code",
+              help="Organisation code (required for partner staff; a reintegration partner for a coordinator).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--locale", type=click.Choice(["en", "fr", "nl", "ru", "ar"]), help="Interface language.")
 def create_user_command(email, role, partner_code, password_stdin, locale):
     """Create a staff account."""
+    from monitor.models.users import SECOND_FACTOR_ROLES
     from monitor.users.operations import UserError, create_user, find_organisation
 
     if password_stdin:
@@ -59,6 +62,29 @@ def create_user_command(email, role, partner_code, password_stdin, locale):
         raise click.ClickException(str(problem)) from None
     db.session.commit()
     click.echo(f"created {user.role} {user.email}" + (f" ({user.organisation.code})" if user.organisation else ""))
+    if user.role in SECOND_FACTOR_ROLES:
+        click.echo("the account sets up its second factor (an authenticator app) at its first login"
+                   + ("" if current_app.config["TOTP_REQUIRED"] else " if TOTP_REQUIRED is on; it is off here"))
+
+
+@click.command("reset-second-factor")
+@click.argument("email")
+@click.option("--reason", required=True, help="Why (kept in the audit log), such as \"phone lost\".")
+def reset_second_factor_command(email, reason):
+    """Remove an account's second factor (a lost phone, and no other administrator to do it on the
+    Users page): its sessions end and it sets the second factor up again at the next login."""
+    from monitor.auth import second_factor
+    from monitor.auth.operations import find_user_by_email
+
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    if not reason.strip():
+        raise click.ClickException("--reason must say why")
+    if not second_factor.reset(user, reason=reason.strip()[:200], actor="cli"):
+        raise click.ClickException(f"{user.email} has no second factor to reset")
+    db.session.commit()
+    click.echo(f"second factor reset for {user.email}: it sets one up again at its next login")
 
 
 @click.command("import-returnees")
@@ -102,7 +128,7 @@ def demo_command(if_empty, size):
     if logins:
         click.echo("demo logins:")
         for email, role, password in logins:
-            click.echo(f"  {role:8} {email:28} {password}")
+            click.echo(f"  {role:11} {email:28} {password}")
 
 
 @click.command("rescore")

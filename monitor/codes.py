@@ -9,12 +9,14 @@ ROLES = {
     "admin": _l("Programme administrator"),
     "analyst": _l("Analyst"),
     "partner": _l("Partner staff"),
+    "coordinator": _l("Partner coordinator"),
 }
 
 # What each permission of monitor/access.py lets a role do (the data-protection page lists them).
 PERMISSIONS = {
-    "organisations.manage": _l("Manage organisations, the follow-up plan and the outbox"),
-    "users.manage": _l("Manage staff accounts"),
+    "programme.manage": _l("Manage the follow-up plan, the outbox and the questionnaire's languages"),
+    "organisations.manage": _l("Manage organisations (a coordinator: its own partner's local partners)"),
+    "users.manage": _l("Manage staff accounts (a coordinator: its own partner's)"),
     "audit.read": _l("Read the audit log"),
     "returnees.import": _l("Import returnees"),
     "returnees.read": _l("See cases by code (pseudonymous)"),
@@ -178,11 +180,16 @@ AUDIT_ACTIONS = {
     "login": _l("Logged in"),
     "login.failed": _l("Login failed"),
     "login.refused": _l("Login refused: waiting after failed logins"),
+    "login.password": _l("Password accepted, second factor asked"),
+    "login.second_factor": _l("Logged in: second factor accepted"),
     "logout": _l("Logged out"),
     "user.create": _l("User created"),
     "user.edit": _l("User changed"),
     "user.unlock": _l("Account unlocked"),
     "user.password": _l("Password changed"),
+    "user.second_factor.enrol": _l("Second factor set up"),
+    "user.second_factor.recovery_codes": _l("New recovery codes made"),
+    "user.second_factor.reset": _l("Second factor reset"),
     "organisation.create": _l("Organisation created"),
     "organisation.edit": _l("Organisation changed"),
     "plan.edit": _l("Follow-up plan changed"),
@@ -227,6 +234,12 @@ AUDIT_OBJECTS = {
     "api_tokens": _l("API token"),
 }
 
+# How the second step of a login was passed.
+SECOND_FACTOR_METHODS = {
+    "totp": _l("code from the authenticator app"),
+    "recovery": _l("recovery code"),
+}
+
 AUDIT_DETAILS = {
     "code": _l("Code"),
     "fields": _l("Fields"),
@@ -269,6 +282,7 @@ AUDIT_DETAILS = {
     "with_text": _l("With free-text answers"),
     "labels": _l("Language of the labels"),
     "organisation": _l("Organisation"),
+    "second_factor_method": _l("Second factor"),
     "with_answers": _l("Answers deleted too"),
     "months": _l("Retention (months)"),
     "messages": _l("Text messages emptied"),
@@ -295,6 +309,7 @@ LOGIN_FAILURES = {
     "password": _l("wrong password"),
     "locked": _l("account locked"),
     "waiting": _l("waiting after failed logins"),
+    "code": _l("wrong or reused second-factor code"),
 }
 
 # The names of the fields an edit changed (a case's, a user's), as the audit log lists them.

@@ -131,6 +131,10 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         raise ConfigError("REPORT_SUPPRESSION_THRESHOLD must be a whole number of at least 2 (5 by default, "
                           "10 for the stricter statistical-office rule)")
 
+    totp_required = env.get("TOTP_REQUIRED", "true" if production else "false").strip().lower()
+    if totp_required not in ("true", "false"):
+        raise ConfigError(f"TOTP_REQUIRED must be true or false, not {totp_required!r}")
+
     try:
         retention_months = int(env.get("RETENTION_MONTHS", "12"))
     except ValueError:
@@ -183,6 +187,9 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
         # Disclosure control of published figures: counts under it are shown as "<5".
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
+        # Admins, analysts and coordinators log in with a code from an authenticator app too.
+        "TOTP_REQUIRED": totp_required == "true",
+
         # Names and phone numbers are purged this many months after a case's last wave closes.
         "RETENTION_MONTHS": retention_months,
         # A web import job with no sign of life for this long stopped with its process: failed.

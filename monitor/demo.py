@@ -68,6 +68,7 @@ DEMO_USERS = [
     ("analyst@demo.example", "analyst", None),
     ("caritas@demo.example", "partner", "caritas"),
     ("iom@demo.example", "partner", "iom"),
+    ("coordinator@demo.example", "coordinator", "caritas"),
     ("caritas-ge@demo.example", "partner", "caritas-ge"),
 ]
 

@@ -201,7 +201,7 @@ def responses_command(output, waves, language, with_text, organisation, email):
                                    "names and numbers, and its export is audited under that account")
     try:
         flt = ReportFilter(waves=waves, organisation=organisation or None)
-        if user is not None and user.role == "partner":
+        if user is not None and user.partner_scoped:
             own = ReportFilter.for_user(user).organisation
             if organisation and organisation != own:
                 raise click.ClickException(f"{email} exports the figures of its own organisation ({own}) only")

@@ -153,6 +153,9 @@ def users(app, orgs):
         "caritas-ge": create_user("staff@caritas-ge.example", PASSWORD, "partner", orgs["caritas-ge"]),
         "caritas-am": create_user("staff@caritas-am.example", PASSWORD, "partner", orgs["caritas-am"]),
         "iom": create_user("staff@iom.example", PASSWORD, "partner", orgs["iom"]),
+        # Partner coordinators: Caritas's and IOM's programme staff.
+        "coordinator": create_user("coordinator@caritas.example", PASSWORD, "coordinator", orgs["caritas"]),
+        "coordinator-iom": create_user("coordinator@iom.example", PASSWORD, "coordinator", orgs["iom"]),
     }
     db.session.commit()
     return made
@@ -220,7 +223,8 @@ class Browser:
 
     def post(self, url, data=None, **kwargs):
         data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf_token())
+        if "csrf_token" not in data:
+            data["csrf_token"] = self.csrf_token()
         with self.app.app_context():
             return self.client.post(url, data=data, **kwargs)
 

@@ -10,9 +10,15 @@ from monitor.access import visible_returnees
 from monitor.extensions import db
 
 LOGIN = "login"  # a redirect to the login page
-ALL_ROLES = ("anonymous", "admin", "analyst", "caritas", "caritas-ge", "iom")
+ALL_ROLES = ("anonymous", "admin", "analyst", "caritas", "caritas-ge", "iom", "coordinator", "coordinator-iom")
+STAFF = ("admin", "caritas", "caritas-ge", "iom", "coordinator", "coordinator-iom")  # the work list's users
+# Who manages organisations and users: admins any; a coordinator its own partner's (IOM's local
+# partner and IOM's staff are the objects of those routes: coordinator-iom's own, Caritas's
+# coordinator's foreign, answered 404).
+MANAGERS = {"admin", "coordinator-iom"}
 
-# Returnee GE-C-001 belongs to Caritas (local partner Caritas Georgia); IOM is the foreign organisation.
+# Returnee GE-C-001 belongs to Caritas (local partner Caritas Georgia); IOM is the foreign organisation
+# (and coordinator-iom, IOM's coordinator, a foreign coordinator).
 CASE = "GE-C-001"
 
 
@@ -24,8 +30,14 @@ def only(allowed, status=200, others=403):
     return {role: (LOGIN if role == "anonymous" else status if role in allowed else others) for role in ALL_ROLES}
 
 
-def case_route(status, roles_allowed=("admin", "caritas", "caritas-ge"), analyst=403):
-    expected = {"anonymous": LOGIN, "analyst": analyst, "iom": 404}
+def managed(status):
+    """A route over IOM's local partner or one of IOM's users: admins and IOM's coordinator;
+    Caritas's coordinator gets 404 (not its own); everyone else 403."""
+    return only(MANAGERS, status) | {"coordinator": 404}
+
+
+def case_route(status, roles_allowed=("admin", "caritas", "caritas-ge", "coordinator"), analyst=403):
+    expected = {"anonymous": LOGIN, "analyst": analyst, "iom": 404, "coordinator-iom": 404}
     for role in roles_allowed:
         expected[role] = status
     return expected
@@ -47,10 +59,17 @@ MATRIX = {
     "auth.login": ("GET", "/login", {role: (200 if role == "anonymous" else 302) for role in ALL_ROLES}),
     "auth.logout": ("POST", "/logout", everyone(302)),
     "auth.account": ("GET", "/account", everyone(200)),
-    "returnees.index": ("GET", "/returnees/", only({"admin", "analyst", "caritas", "caritas-ge", "iom"})),
-    "returnees.import_csv": ("GET", "/returnees/import", only({"admin"})),
-    # A finished import job's page: those who may import (an admin uploaded it).
-    "returnees.import_job": ("GET", "/returnees/import/{job}", only({"admin"})),
+    # The login's second step: without a password step first, back to the login page (or home).
+    "auth.second_step": ("GET", "/login/code", everyone(302)),
+    # Everyone sets up their own second factor; new recovery codes need one set up first.
+    "auth.second_factor": ("GET", "/account/second-factor", everyone(200)),
+    "auth.recovery_codes": ("POST", "/account/second-factor/recovery-codes", everyone(302)),
+    "returnees.index": ("GET", "/returnees/", only({"admin", "analyst", *STAFF})),
+    # Coordinators import for their own partner (rows of another are errors: test_coordinators.py).
+    "returnees.import_csv": ("GET", "/returnees/import", only({"admin", "coordinator", "coordinator-iom"})),
+    # A finished import job's page: an administrator's, or the coordinator's who uploaded it (an
+    # admin uploaded this one: a coordinator finds no such job).
+    "returnees.import_job": ("GET", "/returnees/import/{job}", only({"admin"}) | {"coordinator": 404, "coordinator-iom": 404}),
     "returnees.detail": ("GET", f"/returnees/{CASE}", case_route(200, analyst=200)),
     "returnees.reveal_contact": ("POST", f"/returnees/{CASE}/contact", case_route(200)),
     "returnees.edit": ("GET", f"/returnees/{CASE}/edit", case_route(200)),
@@ -62,7 +81,7 @@ MATRIX = {
     "interviews.interview": ("GET", f"/interviews/{CASE}/m1", case_route(200)),
     # m1 has no closed response here: those who may correct are sent back to the case page.
     "interviews.correct": ("GET", f"/interviews/{CASE}/m1/correct", case_route(302)),
-    "worklist.index": ("GET", "/worklist/", only({"admin", "caritas", "caritas-ge", "iom"})),
+    "worklist.index": ("GET", "/worklist/", only(set(STAFF))),
     # GE-C-001's follow-up: its organisation's staff record an attempt; IOM's staff get a 404.
     "worklist.attempt": ("POST", "/worklist/{follow_up}/attempt", case_route(302)),
     "worklist.contact": ("POST", "/worklist/{follow_up}/contact", case_route(200)),
@@ -70,7 +89,7 @@ MATRIX = {
     "worklist.export": ("POST", "/worklist/export?organisation=caritas-ge", case_route(200)),
     # A text id nobody has: 404 for those who may use the work list.
     "worklist.text_handled": ("POST", "/worklist/texts/999999/handled",
-                              only({"admin", "caritas", "caritas-ge", "iom"}, status=404)),
+                              only(set(STAFF), status=404)),
     # GE-C-001's open needs-attention item: its organisation's staff close it (or are told to
     # choose what was done: an empty form changes nothing); IOM's staff get a 404.
     "attention.close": ("POST", "/needs/{item}/close", case_route(302)),
@@ -82,13 +101,15 @@ MATRIX = {
     # Twilio's webhooks answer only signed requests (tests/test_sms_twilio.py signs them).
     "sms.status": ("POST", "/sms/twilio/status", {role: 403 for role in ALL_ROLES}),
     "sms.inbound": ("POST", "/sms/twilio/inbound", {role: 403 for role in ALL_ROLES}),
-    "admin.organisations": ("GET", "/admin/organisations", only({"admin"})),
-    "admin.organisation_new": ("GET", "/admin/organisations/new", only({"admin"})),
-    "admin.organisation_edit": ("GET", "/admin/organisations/{org}", only({"admin"})),
-    "admin.users": ("GET", "/admin/users", only({"admin"})),
-    "admin.user_new": ("GET", "/admin/users/new", only({"admin"})),
-    "admin.user_edit": ("GET", "/admin/users/{user}", only({"admin"})),
-    "admin.user_unlock": ("POST", "/admin/users/{user}/unlock", only({"admin"}, status=302)),
+    "admin.organisations": ("GET", "/admin/organisations", only({"admin", "coordinator", "coordinator-iom"})),
+    "admin.organisation_new": ("GET", "/admin/organisations/new", only({"admin", "coordinator", "coordinator-iom"})),
+    "admin.organisation_edit": ("GET", "/admin/organisations/{org}", managed(200)),
+    "admin.users": ("GET", "/admin/users", only({"admin", "coordinator", "coordinator-iom"})),
+    "admin.user_new": ("GET", "/admin/users/new", only({"admin", "coordinator", "coordinator-iom"})),
+    "admin.user_edit": ("GET", "/admin/users/{user}", managed(200)),
+    "admin.user_unlock": ("POST", "/admin/users/{user}/unlock", managed(302)),
+    # An empty form: the reason is required (400, nothing reset).
+    "admin.user_second_factor_reset": ("POST", "/admin/users/{user}/second-factor/reset", managed(400)),
     "admin.audit_log": ("GET", "/admin/audit", only({"admin"})),
     "admin.languages": ("GET", "/admin/languages", only({"admin"})),
     "admin.plan": ("GET", "/admin/plan", only({"admin"})),
@@ -136,7 +157,7 @@ def test_route_access(endpoint, users, returnees, orgs, browser_for):
     db.session.commit()
     create_token(users["iom"], "matrix")
     method, url, expected = MATRIX[endpoint]
-    url = url.format(org=orgs["iom"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id,
+    url = url.format(org=orgs["iom-ge"].id, user=users["iom"].id, follow_up=follow_up.id, item=item.id,
                      token=tokens_of(users["iom"])[0].id, job=job.id)
     assert set(expected) == set(ALL_ROLES)
     for role in ALL_ROLES:
@@ -160,6 +181,8 @@ def test_scoping_function(app, users, returnees):
     assert codes(users["caritas-ge"]) == ["GE-C-001"]
     assert codes(users["caritas-am"]) == ["AM-C-001"]
     assert codes(users["iom"]) == ["GE-I-001"]
+    assert codes(users["coordinator"]) == ["AM-C-001", "GE-C-001", "GE-C-002"]
+    assert codes(users["coordinator-iom"]) == ["GE-I-001"]
 
 
 def test_partner_list_shows_only_own_cases(users, returnees, browser_for):

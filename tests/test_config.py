@@ -190,7 +190,8 @@ def test_check_config_lists_what_stops_production_from_starting(tmp_path):
     import subprocess
     import sys
 
-    env = {"MONITOR_ENV": "production", "MONITOR_INSTANCE_PATH": str(tmp_path), "PATH": ""}
+    # TOTP_REQUIRED is on in production unless turned off, as here.
+    env = {"MONITOR_ENV": "production", "MONITOR_INSTANCE_PATH": str(tmp_path), "PATH": "", "TOTP_REQUIRED": "false"}
     result = subprocess.run([sys.executable, "-m", "monitor.cli", "check-config"], capture_output=True, text=True,
                             env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr

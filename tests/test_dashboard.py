@@ -292,7 +292,7 @@ def test_a_first_start_says_what_comes_first(app, users, orgs, browser_for):
     view of empty sections."""
     admin = browser_for(users["admin"]).get("/dashboard/").get_data(as_text=True)
     assert "No figures yet" in admin and 'href="/returnees/import"' in admin and 'href="/admin/plan"' in admin
-    assert "0 returnees" in admin and "6 accounts" in admin
+    assert "0 returnees" in admin and "8 accounts" in admin
     assert 'id="caseload"' not in admin and "plotly" not in admin  # no empty sections, no chart library
     analyst = browser_for(users["analyst"]).get("/dashboard/").get_data(as_text=True)
     assert "No figures yet" in analyst and 'href="/returnees/import"' not in analyst

@@ -447,7 +447,8 @@ def test_the_data_protection_page_lists_what_is_stored_and_the_erasures(app, org
     # Every column that holds identity (encrypted, or a keyed hash) is in the inventory.
     identity = {f"{table.name}.{column.name}" for table in db.metadata.sorted_tables for column in table.columns
                 if isinstance(column.type, EncryptedText) or column.name.endswith(("_lookup", "_hash"))}
-    identity -= {"users.password_hash", "api_tokens.token_hash"}  # staff's, not returnees'
+    # Staff's, not returnees': passwords, API tokens, second factors.
+    identity -= {"users.password_hash", "api_tokens.token_hash", "users.totp_secret", "recovery_codes.code_hash"}
     assert identity <= listed_columns(), identity - listed_columns()
     assert "survey_links.token_hash" in identity and "attention_items.note" in identity
 

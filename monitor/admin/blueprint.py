@@ -12,6 +12,8 @@ bp.add_url_rule("/users", view_func=controllers.users)
 bp.add_url_rule("/users/new", view_func=controllers.user_edit, methods=["GET", "POST"], endpoint="user_new")
 bp.add_url_rule("/users/<int:user_id>", view_func=controllers.user_edit, methods=["GET", "POST"])
 bp.add_url_rule("/users/<int:user_id>/unlock", view_func=controllers.user_unlock, methods=["POST"])
+bp.add_url_rule("/users/<int:user_id>/second-factor/reset", view_func=controllers.user_second_factor_reset,
+                methods=["POST"])
 bp.add_url_rule("/audit", view_func=controllers.audit_log)
 bp.add_url_rule("/languages", view_func=controllers.languages)
 bp.add_url_rule("/plan", view_func=controllers.plan, methods=["GET", "POST"])

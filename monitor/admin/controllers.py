@@ -8,9 +8,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from monitor import audit, codes
+from wtforms.validators import InputRequired
+
+from monitor import access, audit, codes
 from monitor.access import require
-from monitor.admin.forms import OrganisationForm, PlanForm, UserForm
+from monitor.admin.forms import OrganisationForm, PlanForm, SecondFactorResetForm, UserForm
+from monitor.auth import second_factor
 from monitor.extensions import db
 from monitor.models import AuditEntry, ContactSettings, LoginThrottle, Organisation, Returnee, SmsMessage, User, Wave
 from monitor.models.types import utcnow
@@ -26,19 +29,38 @@ AUDIT_PAGE_SIZE = 100
 
 @require("organisations.manage")
 def organisations():
-    rows = db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))
-                              .order_by(Organisation.name)).all()
-    return render_template("admin/organisations.html", partners=rows)
+    partners = db.session.scalars(select(Organisation).where(Organisation.parent_id.is_(None))
+                                  .order_by(Organisation.name)).all()
+    own = access.managed_partner(current_user)
+    if not access.manages_everything(current_user):
+        partners = [org for org in partners if own is not None and org.id == own.id]
+    editable = {org.id for partner in partners for org in [partner, *partner.local_partners]
+                if access.may_manage_organisation(current_user, org)}
+    return render_template("admin/organisations.html", partners=partners, editable=editable)
 
 
 @require("organisations.manage")
 def organisation_edit(org_id: int | None = None):
+    """An admin edits any organisation; a coordinator adds and edits its own partner's local
+    partners (another's, or a reintegration partner, answers 404)."""
+    own = access.managed_partner(current_user)
+    everything = access.manages_everything(current_user)
+    if not everything and own is None:
+        abort(403)
     org = db.session.get(Organisation, org_id) if org_id else Organisation(active=True)
-    if org is None:
+    if org is None or (org_id and not access.may_manage_organisation(current_user, org)):
         abort(404)
-    parents = db.session.scalars(select(Organisation).where(Organisation.kind == "reintegration",
-                                                            Organisation.id != (org.id or 0))).all()
+    if everything:
+        parents = db.session.scalars(select(Organisation).where(Organisation.kind == "reintegration",
+                                                                Organisation.id != (org.id or 0))).all()
+    else:
+        parents = [own]
+        if org.id is None:
+            org.kind, org.parent_id = "local", own.id
     form = OrganisationForm(obj=org, parents=parents)
+    if not everything:  # a coordinator's organisations are its partner's local partners
+        form.kind.choices = [("local", codes.ORGANISATION_KINDS["local"])]
+        form.parent_id.choices = [(own.id, own.name)]
     if form.is_submitted():
         valid = form.validate()
         if form.code.data and db.session.scalar(select(Organisation.id).where(
@@ -55,7 +77,12 @@ def organisation_edit(org_id: int | None = None):
                 audit.record("organisation.create", org, details={"code": org.code})
             else:
                 audit.record("organisation.edit", org, details={"code": org.code})
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same code saved a moment ago (a second press, another admin)
+                db.session.rollback()
+                form.code.errors = [*form.code.errors, _("Another organisation already has this code.")]
+                return render_template("admin/organisation_edit.html", form=form, org=org)
             flash(_("Saved."), "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_edit.html", form=form, org=org)
@@ -63,19 +90,34 @@ def organisation_edit(org_id: int | None = None):
 
 @require("users.manage")
 def users():
-    rows = db.session.scalars(select(User).order_by(User.email)).all()
+    stmt = select(User).order_by(User.email)
+    if not access.manages_everything(current_user):
+        managed = access.managed_organisations(current_user).with_only_columns(Organisation.id)
+        stmt = stmt.where(User.organisation_id.in_(managed), User.role.in_(("partner", "coordinator")))
+    rows = db.session.scalars(stmt).all()
     waiting = set(db.session.scalars(select(LoginThrottle.account).where(LoginThrottle.wait_until > utcnow())))
     return render_template("admin/users.html", users=rows,
                            waiting={user.id for user in rows if account_key(user.email) in waiting})
 
 
+def _user_form(user: User | None) -> UserForm:
+    """The user form with the roles and organisations the current user may give."""
+    organisations = db.session.scalars(access.managed_organisations(current_user)).all()
+    form = UserForm(obj=user, organisations=organisations)
+    roles = access.assignable_roles(current_user)
+    form.role.choices = [(code, codes.ROLES[code]) for code in codes.ROLES if code in roles]
+    if not access.manages_everything(current_user):
+        form.organisation_id.choices = [(o.id, o.name) for o in organisations]
+        form.organisation_id.validators = [InputRequired()]
+    return form
+
+
 @require("users.manage")
 def user_edit(user_id: int | None = None):
-    user = db.session.get(User, user_id) if user_id else None
-    if user_id and user is None:
-        abort(404)
-    organisations = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
-    form = UserForm(obj=user, organisations=organisations)
+    user = access.get_managed_user_or_404(current_user, user_id) if user_id else None
+    if access.managed_partner(current_user) is None and not access.manages_everything(current_user):
+        abort(403)  # a coordinator whose account has no reintegration partner manages nobody
+    form = _user_form(user)
     if user is not None:
         form.email.render_kw = {"readonly": True}
     if form.validate_on_submit():
@@ -88,8 +130,9 @@ def user_edit(user_id: int | None = None):
                                    locale=form.locale.data or None, by=current_user)
                 user.active = form.active.data
             else:
-                if user.id == current_user.id and (not form.active.data or form.role.data != "admin"):
-                    raise UserError(_("You cannot deactivate yourself or take away your own admin role."))
+                if user.id == current_user.id and (not form.active.data or form.role.data != current_user.role
+                                                   or organisation != current_user.organisation):
+                    raise UserError(_("You cannot deactivate yourself or change your own role or organisation."))
                 update_user(user, role=form.role.data, organisation=organisation, active=form.active.data,
                             locale=form.locale.data or None, password=form.password.data or None, by=current_user)
         except UserError as problem:
@@ -99,19 +142,38 @@ def user_edit(user_id: int | None = None):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_edit.html", form=form, user=user)
+    return render_template("admin/user_edit.html", form=form, user=user,
+                           reset_form=SecondFactorResetForm(formdata=None) if user is not None else None)
 
 
 @require("users.manage")
 def user_unlock(user_id: int):
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = access.get_managed_user_or_404(current_user, user_id)
     clear_waits(user)
     audit.record("user.unlock", user)
     db.session.commit()
     flash(_("The account can log in again from everywhere."), "success")
     return redirect(url_for("admin.users"))
+
+
+@require("users.manage")
+def user_second_factor_reset(user_id: int):
+    """A lost phone: another administrator (or the user's coordinator) removes the second factor,
+    saying why; the user sets it up again at the next login. Never one's own."""
+    user = access.get_managed_user_or_404(current_user, user_id)
+    form = SecondFactorResetForm()
+    if user.id == current_user.id:
+        form.form_errors.append(_("Another administrator must reset your own second factor."))
+    elif form.validate_on_submit():
+        if second_factor.reset(user, reason=form.reason.data.strip(), by=current_user):
+            db.session.commit()
+            flash(_("The second factor is reset: %(email)s sets it up again at the next login.", email=user.email),
+                  "success")
+        else:  # nothing to reset: never set up, or reset a moment ago (the form sent twice)
+            db.session.rollback()
+            flash(_("%(email)s has no second factor to reset.", email=user.email), "info")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    return render_template("admin/user_edit.html", form=_user_form(user), user=user, reset_form=form), 400
 
 
 @require("audit.read")
@@ -134,7 +196,7 @@ def audit_log():
                            audit=audit)
 
 
-@require("users.manage")
+@require("programme.manage")
 def languages():
     """The returnee languages: how much of the questionnaire each catalog translates, and
     whether a native speaker has reviewed it."""
@@ -149,7 +211,7 @@ def languages():
     return render_template("admin/languages.html", rows=rows)
 
 
-@require("organisations.manage")
+@require("programme.manage")
 def plan():
     """The follow-up plan: waves and contact rules."""
     waves = db.session.scalars(select(Wave).order_by(Wave.due_days)).all()
@@ -188,7 +250,7 @@ def plan():
                            held=held_by_sending_hours(utcnow()))
 
 
-@require("organisations.manage")
+@require("programme.manage")
 def outbox():
     """The console backend's outbox: every message with its link (no phone numbers)."""
     page = page_number(request.args)
@@ -223,7 +285,7 @@ def data_protection():
         select(AuditEntry).where(AuditEntry.action.in_(("returnee.erase", "returnee.purge")))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
-    roles = [(code, codes.ROLES[code]) for code in ("admin", "analyst", "partner")]
+    roles = [(code, codes.ROLES[code]) for code in ("admin", "analyst", "partner", "coordinator")]
     return render_template("admin/data_protection.html", inventory=INVENTORY, months=months,
                            with_number=counts[0], erased=counts[1], due=due, entries=entries[:AUDIT_PAGE_SIZE],
                            page=page, has_next=len(entries) > AUDIT_PAGE_SIZE, audit=audit, roles=roles,

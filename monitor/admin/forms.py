@@ -51,7 +51,8 @@ class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)], render_kw={"dir": "ltr"})
     role = SelectField(_l("Role"), choices=[(k, v) for k, v in codes.ROLES.items()])
     organisation_id = SelectField(_l("Organisation"), coerce=_optional_int, validators=[Optional()],
-                                  description=_l("Required for partner staff."))
+                                  description=_l("Required for partner staff and coordinators (a coordinator's is a "
+                                                 "reintegration partner)."))
     locale = SelectField(_l("Interface language"), choices=lambda: [("", "—")] + staff_language_choices(),
                          validators=[Optional()])
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Use at least %(min)d characters (at most %(max)d)."))],
@@ -61,6 +62,13 @@ class UserForm(FlaskForm):
     def __init__(self, *args, organisations=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation_id.choices = [("", "—")] + [(o.id, o.name) for o in organisations]
+
+
+class SecondFactorResetForm(FlaskForm):
+    reason = StringField(_l("Why"), validators=[
+        DataRequired(message=_l("Say why the second factor is reset, such as \"phone lost\".")), Length(max=200)],
+        description=_l("Kept in the audit log. Check who is asking before you reset: whoever has the password "
+                       "can then set up a new second factor."), render_kw={"dir": "auto"})
 
 
 class WaveForm(FlaskForm):

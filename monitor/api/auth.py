@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_smorest import abort
 
 from monitor.access import can
+from monitor.auth.second_factor import needs_enrolment
 from monitor.auth.tokens import find_token, mark_used
 from monitor.extensions import csrf, login_manager
 from monitor.models import ApiToken, User
@@ -64,6 +65,8 @@ def authenticate() -> None:
                   headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         abort(401, message=_("Log in, or send an API token: Authorization: Bearer <token>."),
               headers={"WWW-Authenticate": "Bearer"})
+    if found.token is None and needs_enrolment(found.user):
+        abort(403, message=_("Set up your second factor on your account page first."))
     if not can(found.user, "reports.read"):
         abort(403, message=_("Your account does not give access to the reports."))
     if found.token is not None:

@@ -64,7 +64,7 @@ def index():
 
 
 def _scope() -> str | None:
-    return current_user.organisation.code if current_user.role == "partner" and current_user.organisation else None
+    return current_user.organisation.code if current_user.partner_scoped and current_user.organisation else None
 
 
 def _split(values) -> tuple[str, ...]:
@@ -106,7 +106,7 @@ def _echo(values: dict) -> dict:
 
 def report(kind: str, query: dict):
     user = current_user
-    if user.role == "partner" and user.organisation is None:
+    if user.partner_scoped and user.organisation is None:
         abort(403, message=_("Your account belongs to no organisation: there are no figures for it to see."))
     flt, values, by = read_query(query, user)
     threshold = current_app.config["REPORT_SUPPRESSION_THRESHOLD"] if query["publication"] else None

@@ -38,3 +38,19 @@ class TokenForm(FlaskForm):
         super().__init__(*args, **kwargs)
         if not self.form_key.data:
             self.form_key.data = secrets.token_urlsafe(16)
+
+
+class SecondStepForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)],
+                       description=_l("The 6 digits your authenticator app shows, or one of your recovery codes."),
+                       render_kw={"autocomplete": "one-time-code", "dir": "ltr", "autofocus": True})
+
+
+class TotpEnrolForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "dir": "ltr"})
+
+
+class RecoveryCodesForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "dir": "ltr"})

@@ -71,7 +71,8 @@ def authenticate(email: str, password: str, address: str = "", now: datetime | N
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == key["account"],
                                                    LoginThrottle.address == key["address"]))
     user.last_login_at = now
-    audit.record("login", user, user=user)
+    # With a second factor the login is not done yet: "login.second_factor" follows its code.
+    audit.record("login.password" if user.has_second_factor else "login", user, user=user)
     db.session.commit()
     return LoginResult(user)
 
@@ -95,5 +96,37 @@ def _count_failure(key: dict, now: datetime) -> datetime | None:
 
 
 def clear_waits(user: User) -> int:
-    """An admin lets the account log in again from everywhere at once."""
+    """An admin lets the account log in again from everywhere at once (the code's wait too)."""
+    clear_second_factor_waits(user)
     return db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == account_key(user.email))).rowcount
+
+
+def _second_factor_key(user: User, address: str) -> dict:
+    # Its own counter beside the password's: the password was right, the code is what is guessed.
+    return {"account": _digest("second-factor:" + user.email.strip().lower()), "address": _digest(address or "unknown")}
+
+
+def second_factor_wait(user: User, address: str, now: datetime | None = None) -> datetime | None:
+    """The end of the wait before the next code may be tried from `address`, if any."""
+    key = _second_factor_key(user, address)
+    return db.session.scalar(select(LoginThrottle.wait_until).where(
+        LoginThrottle.account == key["account"], LoginThrottle.address == key["address"],
+        LoginThrottle.wait_until > (now or utcnow())))
+
+
+def count_second_factor_failure(user: User, address: str, now: datetime | None = None) -> datetime | None:
+    """A wrong code at the login's second step: counted like a wrong password (LOGIN_MAX_FAILURES,
+    then a doubling wait) and audited. Commits. Returns the end of the wait, if any."""
+    now = now or utcnow()
+    wait_until = _count_failure(_second_factor_key(user, address), now)
+    details = {"reason": "code"}
+    if wait_until is not None:
+        details["wait_seconds"] = int((wait_until - now).total_seconds())
+    audit.record("login.failed", user, user=user, details=details)
+    db.session.commit()
+    return wait_until
+
+
+def clear_second_factor_waits(user: User) -> None:
+    db.session.execute(delete(LoginThrottle).where(
+        LoginThrottle.account == _digest("second-factor:" + user.email.strip().lower())))

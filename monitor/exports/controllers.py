@@ -26,7 +26,7 @@ def _form() -> ResponsesExportForm:
                              for code, name in LANGUAGE_NAMES.items()]
     if not form.language.data:
         form.language.data = current_user.locale if current_user.locale in LANGUAGE_NAMES else "en"
-    if current_user.role == "partner":
+    if current_user.partner_scoped:
         organisation = current_user.organisation
         form.organisation.choices = [(organisation.code, organisation.name)] if organisation else []
     else:

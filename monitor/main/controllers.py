@@ -10,7 +10,7 @@ def home():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     # Partner staff start their day on the work list; analysts and admins on the dashboard.
-    if current_user.role == "partner":
+    if current_user.partner_scoped:
         return redirect(url_for("worklist.index"))
     return redirect(url_for("dashboard.index"))
 

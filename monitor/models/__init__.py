@@ -13,8 +13,8 @@ from monitor.models.responses import (
 )
 from monitor.models.returnees import ConsentEvent, Returnee, ReturneeVulnerability
 from monitor.models.tokens import ApiToken
-from monitor.models.users import LoginThrottle, User
+from monitor.models.users import LoginThrottle, RecoveryCode, User
 
 __all__ = ["ApiToken", "AttentionItem", "AuditEntry", "ConsentEvent", "ContactAttempt", "ContactSettings", "FollowUp", "FollowUpEvent", "ImportJob",
-           "InboundMessage", "LoginThrottle", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseRevision", "ResponseScore", "ScoringVersion", "Returnee",
+           "InboundMessage", "LoginThrottle", "RecoveryCode", "Organisation", "SampleDraw", "SampleFrameMember", "SampleStratum", "SmsMessage", "Wave", "Response", "ResponseAnswer", "ResponseFlag", "ResponseRevision", "ResponseScore", "ScoringVersion", "Returnee",
            "ReturneeVulnerability", "SurveyLink", "User"]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from monitor.extensions import db
 from monitor.models.organisations import Organisation
-from monitor.models.types import UTCDateTime, utcnow
+from monitor.models.types import EncryptedText, UTCDateTime, utcnow
 
 _STRONG = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 # Only for the test suite (MONITOR_ENV=testing), which creates hundreds of accounts.
@@ -22,6 +22,12 @@ def _hasher() -> PasswordHasher:
     return _FAST_FOR_TESTS if has_app_context() and current_app.config.get("TESTING") else _STRONG
 
 MIN_PASSWORD_LENGTH = 12
+
+# Roles limited to one organisation's cases: partner staff, and a reintegration partner's
+# coordinator (who also manages that partner's local partners and users).
+ORGANISATION_ROLES = frozenset({"partner", "coordinator"})
+# Roles that must log in with a second factor when TOTP_REQUIRED is on.
+SECOND_FACTOR_ROLES = frozenset({"admin", "analyst", "coordinator"})
 
 
 def _new_session_token() -> str:
@@ -44,8 +50,23 @@ class User(db.Model):
     # Part of the login cookie: changing it (new password, deactivation) ends every session.
     session_token: Mapped[str] = mapped_column(String(32), default=_new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The second factor (monitor/auth/second_factor.py): the TOTP secret, encrypted at rest, is
+    # written when enrolment starts and counts only once a first code confirmed it
+    # (totp_enabled_at); the last time step accepted, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation | None] = relationship()
+
+    @property
+    def partner_scoped(self) -> bool:
+        """Limited to an organisation's cases (partner staff, coordinators)."""
+        return self.role in ORGANISATION_ROLES
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
     # Flask-Login protocol
     @property
@@ -107,3 +128,18 @@ class LoginThrottle(db.Model):
     address: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the client address
     failures: Mapped[int] = mapped_column(Integer, default=0)
     wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """One of a user's one-time recovery codes (for a lost phone): shown once, stored as a salted
+    SHA-256 (the codes are random, so a fast hash with a salt is enough), used at most once
+    (`used_at` set by one UPDATE ... WHERE used_at IS NULL)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -65,7 +65,7 @@ class ReportFilter:
     @classmethod
     def for_user(cls, user, **values) -> ReportFilter:
         """The filter a staff member's page uses: partner staff see their organisation's cases."""
-        if user.role == "partner":
+        if user.partner_scoped:
             if user.organisation is None:
                 raise FilterError("partner staff without an organisation see no figures")
             values["organisation"] = user.organisation.code

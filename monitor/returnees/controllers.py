@@ -7,7 +7,9 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from monitor import audit, codes
-from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
+from monitor.access import (
+    can, get_returnee_or_404, managed_partner, manages_everything, require, visible_organisations, visible_returnees,
+)
 from monitor.extensions import cipher, db
 from monitor.models import AttentionItem, FollowUp, ImportJob, Response, Returnee
 from monitor.models.types import utcnow
@@ -274,7 +276,11 @@ def do_not_contact(code: str):
 
 @require("returnees.import")
 def import_csv():
-    """The upload answers at once: the import runs as a job, whose page follows it."""
+    """The upload answers at once: the import runs as a job, whose page follows it. A coordinator
+    imports for its own reintegration partner only (the job reads the scope from its user)."""
+    partner = None if manages_everything(current_user) else managed_partner(current_user)
+    if partner is None and not manages_everything(current_user):
+        abort(403)
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
@@ -286,13 +292,14 @@ def import_csv():
         if made:
             import_jobs.start(current_app._get_current_object(), job.id)
         return redirect(url_for("returnees.import_job", job_id=job.id))
-    return render_template("returnees/import.html", form=form)
+    return render_template("returnees/import.html", form=form, partner=partner)
 
 
 @require("returnees.import")
 def import_job(job_id: int):
     import_jobs.fail_stale_jobs()
     job = db.session.get(ImportJob, job_id)
-    if job is None:
+    # An administrator follows any import; a coordinator only their own (its errors quote the rows).
+    if job is None or (not manages_everything(current_user) and job.user_id != current_user.id):
         abort(404)
     return render_template("returnees/import_job.html", job=job, report=import_jobs.job_report(job))

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from monitor.csvimport import ImportReport, RowError, estimated_rows
+from monitor.access import managed_partner, manages_everything
 from monitor.extensions import cipher, conflict_insert, db
 from monitor.models import ImportJob, User
 from monitor.models.types import utcnow
@@ -77,7 +78,12 @@ def _run(job_id: int) -> None:
         job = db.session.get(ImportJob, job_id)
         data = cipher.decrypt_bytes(job.payload)
         user = db.session.get(User, job.user_id) if job.user_id else None
-        options = {"dry_run": job.dry_run, "skip_invalid": job.skip_invalid, "filename": job.filename or ""}
+        # A coordinator's import is for its own reintegration partner only.
+        partner = managed_partner(user) if user is not None and not manages_everything(user) else None
+        if user is not None and partner is None and not manages_everything(user):
+            raise PermissionError("the uploader may no longer import")
+        options = {"dry_run": job.dry_run, "skip_invalid": job.skip_invalid, "filename": job.filename or "",
+                   "partner": partner}
         locale = job.locale
         db.session.expunge(job)  # the encrypted file leaves the session's memory
         del job

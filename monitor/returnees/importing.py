@@ -52,19 +52,23 @@ BATCH_ROWS = 1000  # rows validated, looked up and written together: what bounds
 
 def import_returnees(data: bytes, *, dry_run: bool = False, skip_invalid: bool = False,
                      user: User | None = None, actor: str | None = None, filename: str = "",
-                     today: date | None = None, progress=None, before_commit=None) -> ImportReport:
+                     today: date | None = None, progress=None, before_commit=None,
+                     partner: Organisation | None = None) -> ImportReport:
     """Validate the rows a batch at a time and write the valid ones as they come, in one
     transaction, unless that is not wanted (see run_batched_import). `progress(rows_read)` after
-    each batch; `before_commit(report)` just before the commit."""
+    each batch; `before_commit(report)` just before the commit. `partner`: a coordinator's import,
+    for that reintegration partner only: a row naming another partner (or its local partner), or
+    the code of another partner's case, is an error."""
     today = today or date.today()
     user_id = user.id if user else None
-    return run_batched_import(data, lambda data, report: _read_batches(data, report, today),
+    return run_batched_import(data, lambda data, report: _read_batches(data, report, today, partner),
                               lambda rows, report: _write(rows, report, user, user_id, actor),
                               action="returnee.import", dry_run=dry_run, skip_invalid=skip_invalid, user=user,
                               actor=actor, filename=filename, progress=progress, before_commit=before_commit)
 
 
-def _read_batches(data: bytes, report: ImportReport, today: date) -> Iterator[list[_Row]]:
+def _read_batches(data: bytes, report: ImportReport, today: date,
+                  scope: Organisation | None = None) -> Iterator[list[_Row]]:
     header, reader = open_table(data)
     problems = column_problems(header, REQUIRED_COLUMNS, REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     if problems:
@@ -82,19 +86,19 @@ def _read_batches(data: bytes, report: ImportReport, today: date) -> Iterator[li
             seen[code] = line
         pending.append((line, raw))
         if len(pending) == BATCH_ROWS:
-            yield _validate_batch(pending, organisations, report, today)
+            yield _validate_batch(pending, organisations, report, today, scope)
             pending = []
     if report.rows == 0:
         raise InvalidValue(_("the file has a header but no rows"))
     if pending:
-        yield _validate_batch(pending, organisations, report, today)
+        yield _validate_batch(pending, organisations, report, today, scope)
 
 
-def _validate_batch(raw_rows, organisations, report: ImportReport, today: date) -> list[_Row]:
+def _validate_batch(raw_rows, organisations, report: ImportReport, today: date, scope=None) -> list[_Row]:
     existing = lookup(Returnee.code, [raw["code"].strip() for _line, raw in raw_rows])
     valid = []
     for line, raw in raw_rows:
-        row, problems = _validate(line, raw, organisations, existing, today)
+        row, problems = _validate(line, raw, organisations, existing, today, scope)
         if problems:
             code = raw["code"].strip() or None
             report.errors.extend(RowError(line, p, code) for p in problems)
@@ -112,7 +116,7 @@ def _parsed(parse, value: str, *args):
     return tuple(found) if isinstance(found, list) else found
 
 
-def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, list[str]]:
+def _validate(line, raw, organisations, existing, today, scope=None) -> tuple[_Row | None, list[str]]:
     problems: list[str] = []
     values: dict = {}
 
@@ -149,10 +153,16 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
         values["partner_id"] = partner.id
 
     stored = existing.get(raw["code"].strip())
+    if scope is not None and stored is not None and stored.partner_id != scope.id:
+        # Said without naming the other partner, nor anything of the case: not the importer's to see.
+        return None, [_("the code is taken by a case of another partner")]
     if stored is not None and stored.erased_at is not None:
         # An erased identity never comes back, whatever the case file says.
         return None, [_("case %(code)s was erased on %(date)s: the import does not bring its identity back",
                         code=stored.code, date=formatting.day(stored.erased_at))]
+    if scope is not None and "partner_id" in values and values["partner_id"] != scope.id:
+        problems.append(_("the partner %(value)s is not yours: you import for %(own)s only",
+                          value=partner.code, own=scope.code))
     local_code = raw.get("local_partner", "").strip().lower()
     if not local_code and stored is not None and stored.local_partner is not None and partner is not None \
             and "partner_id" in values and stored.local_partner.parent_id != partner.id:

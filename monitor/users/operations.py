@@ -39,9 +39,12 @@ def check_password_strength(password: str, email: str) -> None:
 
 def check_role(role: str, organisation: Organisation | None) -> None:
     if role not in codes.ROLES:
-        raise UserError(_("Unknown role %(role)s: use admin, analyst or partner.", role=role))
+        raise UserError(_("Unknown role %(role)s: use admin, analyst, partner or coordinator.", role=role))
     if role == "partner" and organisation is None:
         raise UserError(_("Partner staff must belong to a partner organisation."))
+    if role == "coordinator" and (organisation is None or not organisation.is_reintegration_partner):
+        raise UserError(_("A coordinator belongs to a reintegration partner (such as caritas or iom), not to a "
+                          "local partner."))
 
 
 def find_organisation(code: str | None) -> Organisation | None:

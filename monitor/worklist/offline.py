@@ -56,7 +56,7 @@ def check_scope(user: User | None, organisation: Organisation) -> None:
     if user is None or user.role == "admin":
         return
     visible = db.session.scalar(visible_organisations(user).where(Organisation.id == organisation.id))
-    if visible is None or user.role != "partner":
+    if visible is None or not user.partner_scoped:
         raise OutOfScope(organisation.code)
 
 
