@@ -295,6 +295,24 @@ def verify(url: str, instance: str, answered: list[str], completed: list[str]) -
     return problems
 
 
+def round_trip_ms(url: str) -> float:
+    """What one statement costs on this machine at this moment, whatever it does: a returnee's
+    page sends six (the pool's ping, BEGIN, three statements, ROLLBACK)."""
+    import statistics
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        times = []
+        for _ in range(50):
+            start = time.perf_counter()
+            conn.exec_driver_sql("SELECT 1").scalar()
+            times.append(time.perf_counter() - start)
+    engine.dispose()
+    return 1000 * statistics.median(times)
+
+
 def main() -> None:
     import asyncio
     import logging
@@ -320,6 +338,7 @@ def main() -> None:
         views, answer = build(url, instance)
         print(f"{len(views) + len(answer)} returnees with links built in {time.perf_counter() - start:.1f} s; "
               f"{WORKERS} gunicorn workers, {CLIENTS} clients, load average {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"PostgreSQL round trip (SELECT 1, median of 50): {round_trip_ms(url):.2f} ms", flush=True)
         bare = Server("bench.load:bare_app()", env, "/")
         app = Server("wsgi:app", env, "/health")
         servers = [bare, app]
