@@ -33,6 +33,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -116,7 +117,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(WORKERS), "--bind",
-             f"127.0.0.1:{self.port}", "--log-level", "warning", "--no-control-socket", target],
+             f"127.0.0.1:{self.port}", "--timeout", "60", "--log-level", "warning", "--no-control-socket", target],
             cwd=ROOT, env=env)
         self.check = check
 
@@ -211,19 +212,19 @@ async def questionnaire(base: str, link: str, phase: Phase, completed: list[str]
         for _step in range(40):
             if status not in (302, 303) or not location:
                 return
-            if location.rstrip("/").endswith(f"/s/{link}"):  # back at the start: complete
-                status, _, page = await request(session, phase, "GET", base + location if location.startswith("/")
-                                                else location)
+            url = base + location if location.startswith("/") else location
+            path = urlsplit(url).path.rstrip("/")
+            if path.endswith(f"/s/{link}"):  # back at the start: complete
+                status, _, page = await request(session, phase, "GET", url)
                 if status == 200:
                     completed.append(link)
                 return
-            module = location.rstrip("/").rsplit("/", 1)[-1]
-            url = base + location if location.startswith("/") else location
+            module = path.rsplit("/", 1)[-1]  # the page's address may carry ?added=...#added
             status, _, page = await request(session, phase, "GET", url)
             found = TOKEN_FIELD.search(page or "")
             if status != 200 or not found:
                 return
-            status, location, _ = await request(session, phase, "POST", url,
+            status, location, _ = await request(session, phase, "POST", base + path,
                                                 data=_form(found.group(1), SHOWN.findall(page), PAGES[module]))
 
 

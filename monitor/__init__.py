@@ -17,24 +17,29 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from monitor import codes
-from monitor.config import config_warnings, load_config
+from monitor.config import config_warnings, load_config, unsafe_settings
 from monitor.extensions import babel, cipher, compress, csrf, db, limiter, login_manager, migrate
 from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, env: dict | None = None, *, refuse_unsafe: bool = True) -> Flask:
     """Application factory. `config` overrides what the environment (`env`, default
-    os.environ) gives; tests use both."""
+    os.environ) gives; tests use both. An unsafe production configuration raises ConfigError
+    unless `refuse_unsafe` is false (`monitor check-config` lists the problems instead)."""
     instance = (os.environ if env is None else env).get("MONITOR_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
                 instance_relative_config=True)
-    app.config.update(load_config(env, instance_path=app.instance_path))
-    for warning in config_warnings(app.config):
-        app.logger.warning("configuration: %s", warning)
+    app.config.update(load_config(env, instance_path=app.instance_path, refuse_unsafe=refuse_unsafe))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})
+    if app.config["MONITOR_ENV"] == "production" and refuse_unsafe:  # check-config prints its own list
+        for warning in unsafe_settings(app.config) + config_warnings(app.config):
+            app.logger.warning("configuration: %s", warning)
+
+    from monitor.logs import init_logging
+    init_logging()
 
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
@@ -160,9 +165,13 @@ def _content_hash(filename: str) -> str:
 def _init_errors(app: Flask) -> None:
     from monitor.api import errors as api_errors
 
+    from monitor.respond.errors import on_returnee_page, returnee_error_page
+
     def page(status: int, title: str, message: str):
         if api_errors.is_api_request():  # the API answers in JSON, never with a page
             return api_errors.json_error(status, message)
+        if on_returnee_page():  # a returnee's link: their language and layout, never the staff's
+            return returnee_error_page(status)
         return render_template("error.html", status=status, title=title, message=message), status
 
     @app.before_request
@@ -194,11 +203,17 @@ def _init_errors(app: Flask) -> None:
             403: (_("Not allowed"), _("Your account does not give access to this page.")),
             404: (_("Not found"), _("There is no such page, or it is not yours to see.")),
             405: (_("Method not allowed"), _("This page cannot be used that way.")),
+            409: (_("Changed meanwhile"),
+                  _("Someone or something changed this record while you were saving. Reload the page and try again.")),
             413: (_("File too large"), _("The file is larger than the upload limit.")),
             429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")),
+            503: (_("Temporarily unavailable"),
+                  _("The service is unavailable for a moment (maintenance or the database). Try again in a few minutes.")),
         }
-        title, message = messages.get(error.code, (error.name, error.description))
-        return page(error.code, title, message)
+        # Werkzeug's own texts are English: any other code gets a translated generic page.
+        title, message = messages.get(error.code, (_("The request could not be completed"),
+                                                   _("Go back and try again; if it happens again, tell an administrator.")))
+        return page(error.code or 500, title, message)
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(error):
@@ -232,7 +247,7 @@ def _init_security_headers(app: Flask) -> None:
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             else:
                 response.headers["Cache-Control"] = "no-cache"
-        elif request.endpoint != "dashboard.plotly_js" and (current_user.is_authenticated
+        elif request.endpoint not in ("dashboard.plotly_js", "main.favicon") and (current_user.is_authenticated
                                                          or request.blueprint == "respond"):
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.
