@@ -68,6 +68,16 @@ postgres:
 test: install compile-translations chromium r-survey postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Quick by default (small sizes, a few minutes); `make bench BENCH_FULL=1` for the README's sizes
+# (the long runs). A script's own variable (BENCH_MESSAGES, BENCH_RETURNEES...) wins over both.
+BENCH_FULL ?= 0
+export BENCH_FULL
+ifneq ($(BENCH_FULL),1)
+BENCH_SCALE ?= 10000
+BENCH_IMPORT_ROWS ?= 2000
+BENCH_RUNS ?= 3
+export BENCH_SCALE BENCH_IMPORT_ROWS BENCH_RUNS
+endif
 bench: install compile-translations postgres
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 

@@ -1,16 +1,20 @@
 """Dispatch: carry out what the contact protocol says for every follow-up that is due.
 
 Crash-safe and safe to run twice at once:
-1. decide: each due follow-up is moved by its named transition and, when a message is called
-   for, the message is written to the outbox as `queued` in the same transaction (a follow-up
-   row carries a version: a second dispatcher's stale write is refused and rolled back);
-2. send: each queued message is claimed (`queued` -> `sending`, a compare-and-set UPDATE,
-   committed) before the backend is called, then marked `sent` or `failed`. A crash before the
-   claim leaves it queued (sent next time, unless the returnee may no longer be contacted:
-   `cancelled`; held while it is night where they live); a crash after leaves it `sending`, which
+1. decide: each due follow-up is moved by its named transitions (as far as it goes now: invited,
+   then the time of its reminder) and, when a message is called for, the message is written to
+   the outbox as `queued` in the same transaction, a batch of follow-ups at a time (a follow-up
+   row carries a version: a second dispatcher's stale write is refused and rolled back, and the
+   batch is read again once);
+2. send: the queued messages are claimed a batch at a time (`queued` -> `sending`, one
+   compare-and-set UPDATE ... RETURNING, committed) before the backend is called, then marked
+   `sent` or `failed` together after the batch. A crash before the claim leaves them queued
+   (sent next time, unless the returnee may no longer be contacted: `cancelled`; held while it
+   is night where they live); a crash after leaves the batch `sending`, which
    `recover_uncertain` turns into `unknown`: never sent a second time.
-On PostgreSQL the due follow-ups are read FOR UPDATE SKIP LOCKED, so two dispatchers share the
-work instead of racing for it.
+On PostgreSQL the due follow-ups and the queued messages are read FOR UPDATE SKIP LOCKED, so two
+dispatchers share the work instead of racing for it. A batch costs a few statements whatever its
+size, plus one UPDATE per follow-up (its version checked row by row).
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor.extensions import db
@@ -31,6 +35,8 @@ from scheduler.protocol import FollowUpView, next_action
 from scheduler.quiet_hours import is_quiet, next_allowed
 
 BATCH = 200
+SEND_BATCH = 50
+STEPS = 4  # steps one follow-up may take at one time (invite, then wait: two)
 UNCERTAIN_AFTER = timedelta(minutes=10)
 
 
@@ -57,7 +63,7 @@ def _view(follow_up: FollowUp, returnee: Returnee, messages_last_week: int) -> F
 
 def _queue_message(follow_up: FollowUp, returnee: Returnee, kind: str, now: datetime) -> None:
     expires = datetime.combine(follow_up.window_closes + timedelta(days=1), time(0), tzinfo=timezone.utc)
-    token = create_link(returnee, follow_up.wave, expires)
+    token = create_link(returnee, follow_up.wave, expires, flush=False)
     link = f"{current_app.config['PUBLIC_BASE_URL']}/s/{token}"
     partner = (returnee.local_partner or returnee.partner).signature
     body = invitation_text(returnee.language, partner, link, reminder=(kind == "reminder"))
@@ -67,10 +73,11 @@ def _queue_message(follow_up: FollowUp, returnee: Returnee, kind: str, now: date
 
 
 def decide(now: datetime, *, actor: str = "scheduler", report: DispatchReport | None = None) -> DispatchReport:
-    """Move every due follow-up one step, in batches."""
+    """Move every due follow-up as far as it goes now (usually one step and the time of the
+    next), in batches: a few statements a batch, each follow-up written once."""
     report = report or DispatchReport()
     rules = load_rules()
-    last_id = 0
+    last_id, retried = 0, False
     while True:
         stmt = (select(FollowUp).where(FollowUp.next_action_at <= now, FollowUp.state != "closed",
                                        FollowUp.id > last_id)
@@ -81,7 +88,7 @@ def decide(now: datetime, *, actor: str = "scheduler", report: DispatchReport | 
         if not follow_ups:
             db.session.commit()
             break
-        last_id = follow_ups[-1].id
+        batch_start, last_id = last_id, follow_ups[-1].id
         returnees = {r.id: r for r in db.session.scalars(
             select(Returnee).where(Returnee.id.in_([f.returnee_id for f in follow_ups])))}
         recent = dict(db.session.execute(
@@ -93,15 +100,25 @@ def decide(now: datetime, *, actor: str = "scheduler", report: DispatchReport | 
         try:
             for follow_up in follow_ups:
                 returnee = returnees[follow_up.returnee_id]
-                action = next_action(_view(follow_up, returnee, recent.get(returnee.id, 0)), rules, now)
-                _carry_out(follow_up, returnee, action, now, actor)
-                if action.kind in ("invite", "remind"):
-                    recent[returnee.id] = recent.get(returnee.id, 0) + 1
-                report.add(action.kind)
+                # A step may call for another at once (invited: its reminder's time is worked
+                # out next); taken here, so that each follow-up is written once per batch.
+                for _step in range(STEPS):
+                    action = next_action(_view(follow_up, returnee, recent.get(returnee.id, 0)), rules, now)
+                    _carry_out(follow_up, returnee, action, now, actor)
+                    if action.kind in ("invite", "remind"):
+                        recent[returnee.id] = recent.get(returnee.id, 0) + 1
+                    if _step == 0 or action.kind != "wait":
+                        report.add(action.kind)
+                    if action.kind in ("wait", "close") or follow_up.next_action_at is None \
+                            or follow_up.next_action_at > now:
+                        break
             db.session.commit()
+            retried = False
         except StaleDataError:  # another dispatcher moved one of these first: its move stands
             db.session.rollback()
             report.add("skipped (moved by another dispatcher)")
+            if not retried:  # the batch once more, as the rows are now
+                last_id, retried = batch_start, True
     return report
 
 
@@ -125,52 +142,84 @@ def _carry_out(follow_up: FollowUp, returnee: Returnee, action, now: datetime, a
         close(follow_up, action.reason, actor=actor, at=now)
 
 
-def _still_allowed(message: SmsMessage, returnee: Returnee) -> bool:
+def _allowed(returnee: Returnee, follow_up_state: str | None) -> bool:
     """A message can stay queued for a while (a crash before sending, quiet hours): the returnee
     may have withdrawn or replied STOP since, or its follow-up may have closed."""
-    follow_up = db.session.get(FollowUp, message.follow_up_id) if message.follow_up_id else None
-    return returnee.may_contact("sms") and (follow_up is None or follow_up.state != "closed")
+    return returnee.may_contact("sms") and follow_up_state != "closed"
 
 
-def send_queued(now: datetime, report: DispatchReport | None = None) -> DispatchReport:
+def send_queued(now: datetime, report: DispatchReport | None = None, batch: int | None = None) -> DispatchReport:
+    """Send the queued messages, `batch` at a time: one statement reads a batch with its
+    returnees and follow-ups' states (on PostgreSQL locked, SKIP LOCKED: a second dispatcher
+    takes the next ones), one cancels those no longer allowed, one claims the rest (`queued` ->
+    `sending`, compare-and-set, RETURNING what this dispatcher won) and commits; then each is
+    sent, and the results are marked in one statement and committed. A crash between the claim
+    and the mark leaves the batch's messages `sending` (`unknown` after recover_uncertain):
+    never sent twice, at most `batch` of them uncertain."""
     report = report or DispatchReport()
+    batch = batch or SEND_BATCH
     sender = backend()
     rules = load_rules()
-    ids = db.session.scalars(select(SmsMessage.id).where(SmsMessage.status == "queued").order_by(SmsMessage.id)).all()
-    db.session.commit()
-    for message_id in ids:
-        message = db.session.get(SmsMessage, message_id)
-        returnee = db.session.get(Returnee, message.returnee_id)
-        if not _still_allowed(message, returnee):
+    last_id = 0
+    while True:
+        stmt = (select(SmsMessage.id, SmsMessage.follow_up_id, Returnee, FollowUp.state)
+                .join(Returnee, Returnee.id == SmsMessage.returnee_id)
+                .outerjoin(FollowUp, FollowUp.id == SmsMessage.follow_up_id)
+                .where(SmsMessage.status == "queued", SmsMessage.id > last_id)
+                .order_by(SmsMessage.id).limit(batch))
+        if db.engine.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=SmsMessage)
+        rows = db.session.execute(stmt).all()
+        if not rows:
+            db.session.commit()
+            return report
+        last_id = rows[-1][0]
+        cancel, claim, decide_again = [], [], []
+        for message_id, follow_up_id, returnee, state in rows:
+            if not _allowed(returnee, state):
+                cancel.append(message_id)
+                if follow_up_id is not None and state != "closed":
+                    decide_again.append(follow_up_id)
+            elif is_quiet(now, returnee.destination_country, rules.quiet_start, rules.quiet_end):
+                report.add("held (quiet hours)")  # stays queued: the first dispatch after the quiet hours sends it
+            else:
+                claim.append(message_id)
+        if cancel:
             cancelled = db.session.execute(
-                update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued")
-                .values(status="cancelled")).rowcount
-            db.session.commit()
+                update(SmsMessage).where(SmsMessage.id.in_(cancel), SmsMessage.status == "queued")
+                .values(status="cancelled").execution_options(synchronize_session=False)).rowcount
             if cancelled:
-                report.add("cancelled (no longer allowed)")
-            continue
-        if is_quiet(now, returnee.destination_country, rules.quiet_start, rules.quiet_end):
+                report.add("cancelled (no longer allowed)", cancelled)
+            if decide_again:  # the refusal may close the follow-up: it is due again now (its version moves)
+                db.session.execute(
+                    update(FollowUp).where(FollowUp.id.in_(decide_again), FollowUp.state != "closed")
+                    .values(next_action_at=now, version=FollowUp.version + 1)
+                    .execution_options(synchronize_session=False))
+        claimed = []
+        if claim:
+            claimed = db.session.execute(
+                update(SmsMessage).where(SmsMessage.id.in_(claim), SmsMessage.status == "queued")
+                .values(status="sending", claimed_at=now, backend=sender.name)
+                .returning(SmsMessage.id, SmsMessage.to, SmsMessage.body)
+                .execution_options(synchronize_session=False)).all()  # those another dispatcher did not take
+        db.session.commit()
+        results = []
+        for message_id, to, body in sorted(claimed):
+            result = sender.send(message_id, to, body)
+            results.append({"m_id": message_id, "m_status": "sent" if result.ok else "failed",
+                            "m_provider_id": result.provider_id, "m_error_code": result.error_code,
+                            "m_sent_at": now if result.ok else None})
+            report.add("sent" if result.ok else "failed")
+        if results:  # one statement for the batch (an executemany)
+            db.session.execute(
+                update(SmsMessage.__table__).where(SmsMessage.__table__.c.id == bindparam("m_id"))
+                .values(status=bindparam("m_status"), provider_id=bindparam("m_provider_id"),
+                        error_code=bindparam("m_error_code"), sent_at=bindparam("m_sent_at")), results)
             db.session.commit()
-            report.add("held (quiet hours)")
-            continue  # stays queued: the first dispatch after the quiet hours sends it
-        db.session.commit()
-        claimed = db.session.execute(
-            update(SmsMessage).where(SmsMessage.id == message_id, SmsMessage.status == "queued")
-            .values(status="sending", claimed_at=now, backend=sender.name)).rowcount
-        db.session.commit()
-        if claimed != 1:
-            continue  # another dispatcher has it
-        message = db.session.get(SmsMessage, message_id)
-        result = sender.send(message.id, message.to, message.body)
-        message.status = "sent" if result.ok else "failed"
-        message.provider_id = result.provider_id
-        message.error_code = result.error_code
-        message.sent_at = now if result.ok else None
-        db.session.commit()
-        if not result.ok:
+        for failed in (r for r in results if r["m_status"] == "failed"):
             # The failure counts as an attempt of the follow-up; committed apart from the
             # message's status, which must stand even if another process moves the follow-up.
-            def record(message_id=message_id, code=result.error_code):
+            def record(message_id=failed["m_id"], code=failed["m_error_code"]):
                 outcome = record_sms_failure(db.session.get(SmsMessage, message_id), code, at=now)
                 db.session.commit()
                 return outcome
@@ -178,8 +227,6 @@ def send_queued(now: datetime, report: DispatchReport | None = None) -> Dispatch
             if outcome != "sms_failed":
                 report.add({"opted_out": "number opted out at the carrier",
                             "unusable_number": "number unusable"}[outcome])
-        report.add("sent" if result.ok else "failed")
-    return report
 
 
 def recover_uncertain(now: datetime, report: DispatchReport | None = None) -> DispatchReport:
@@ -238,7 +285,7 @@ def dispatch(now: datetime, actor: str = "scheduler") -> DispatchReport:
     report = DispatchReport()
     recover_uncertain(now, report)
     decide(now, actor=actor, report=report)
-    # A step may call for another at once (invited -> its reminder time is computed): one more pass.
-    decide(now, actor=actor, report=DispatchReport())
     send_queued(now, report)
+    if report.counts.get("cancelled (no longer allowed)"):
+        decide(now, actor=actor, report=report)  # the follow-ups of the messages cancelled: closed now
     return report

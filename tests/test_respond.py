@@ -352,6 +352,20 @@ def test_a_returnee_page_runs_at_most_three_statements_and_a_saved_page_six(app,
     assert stored_answers(the_response())["income_sources"] == ["work", "family"]
 
 
+def test_the_consent_answer_runs_at_most_six_statements(app, link):
+    phone = Phone(app, link)
+    phone.open()
+    token = TOKEN_FIELD.search(phone.page.get_data(as_text=True)).group(1)
+    agreed = _statements(app, lambda: phone.client.post(f"/s/{link}/consent",
+                                                        data={"csrf_token": token, "choice": "agree"}))
+    # The link; the follow-up (locked) with its response; the follow-up's contact and the link's
+    # consent written; whether the once-only modules are asked; the new response. The redirect
+    # is worked out before the commit: nothing is read back after it.
+    assert len(agreed) <= 6, "\n\n".join(s[:300] for s in agreed)
+    db.session.expire_all()
+    assert the_response() is not None
+
+
 def test_an_answer_that_adds_a_question_says_so_and_opens_at_it(app, link):
     """Without JavaScript a question that depends on an answer of the same page comes once the
     page is sent: the page comes back saying a question was added, in the returnee's language,

@@ -638,6 +638,68 @@ def test_a_crash_after_the_claim_is_never_sent_again(orgs, sent):
     assert [e[0] for e in events(follow_up_of(old))] == ["invite"]
 
 
+def test_a_crash_in_the_middle_of_a_claimed_batch_sends_nothing_twice(orgs, sent, monkeypatch):
+    """Messages are claimed a batch at a time and marked after the batch: a dispatcher that dies
+    after sending some of a batch leaves the whole batch `sending`, then `unknown`: the ones it
+    sent are not sent again, nor the ones it did not reach (uncertain, never doubled)."""
+    made = [case(orgs, f"GE-C-{i}") for i in range(3)]
+    plan(PLAN_DAY)
+    original = ConsoleBackend.send
+
+    def dies_at_the_second(self, message_id, to, body):
+        if len(sent) == 1:
+            raise SystemExit("the dispatcher's process dies")
+        return original(self, message_id, to, body)
+
+    monkeypatch.setattr(ConsoleBackend, "send", dies_at_the_second)
+    with pytest.raises(SystemExit):
+        dispatch(T0)
+    db.session.rollback()
+    db.session.expire_all()
+    assert [m.status for m in messages()] == ["sending"] * 3 and len(sent) == 1
+    monkeypatch.setattr(ConsoleBackend, "send", original)
+    report = dispatch(T0 + timedelta(hours=1))
+    assert report.counts.get("uncertain messages marked unknown") == 3 and "sent" not in report.counts
+    dispatch(T0 + DAY)
+    db.session.expire_all()
+    assert [m.status for m in messages()] == ["unknown"] * 3 and count(SmsMessage) == len(made)
+
+
+def test_the_dispatchers_statements_grow_by_one_update_per_follow_up(app, orgs):
+    """Deciding and sending go by batches: 12 messages take the statements of 2 plus one UPDATE
+    per follow-up (its version checked row by row: optimistic locking). On PostgreSQL the new
+    rows (links, messages, events) go in one INSERT per table; SQLAlchemy sends them row by row
+    to SQLite, in the same process."""
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    def statements_for(codes):
+        for code in codes:
+            case(orgs, code)
+        plan(PLAN_DAY)
+        seen = []
+
+        def count_statement(conn, cursor, statement, *_args):
+            seen.append(" ".join(statement.split()[:3]))
+
+        event.listen(db.engine, "before_cursor_execute", count_statement)
+        try:
+            report = dispatch(T0)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count_statement)
+        assert report.counts.get("sent") == len(codes), report.counts
+        return Counter(seen)
+
+    few = statements_for([f"GE-A-{i}" for i in range(2)])
+    many = statements_for([f"GE-B-{i}" for i in range(12)])
+    row_by_row = {"UPDATE follow_ups SET"}
+    if app.config["DB_BACKEND"] == "sqlite":
+        row_by_row |= {"INSERT INTO survey_links", "INSERT INTO sms_messages", "INSERT INTO follow_up_events"}
+    assert many - few == Counter({statement: 10 for statement in row_by_row})
+    assert few - many == Counter()
+
+
 @pytest.mark.parametrize("how", ["withdrawal", "do-not-contact", "STOP", "STOP written on the row"])
 def test_a_message_queued_before_a_withdrawal_is_not_sent_after_a_crash(orgs, sent, how):
     returnee = planned_case(orgs)
@@ -724,6 +786,7 @@ def test_two_dispatchers_at_once(app, orgs, sent, monkeypatch):
     if app.config["DB_BACKEND"] != "postgresql":
         pytest.skip("SQLite serialises writers: concurrent dispatchers are a PostgreSQL deployment")
     monkeypatch.setattr("scheduler.dispatch.BATCH", 5)  # many small batches: the two interleave
+    monkeypatch.setattr("scheduler.dispatch.SEND_BATCH", 4)
     made = [case(orgs, f"GE-C-{i:03}").id for i in range(60)]
     plan(PLAN_DAY)
     db.session.remove()  # nothing of the test's session in the way

@@ -37,8 +37,10 @@ def apply_transition(follow_up: FollowUp, name: str, *, actor: str, at: datetime
     at = at or utcnow()
     before = follow_up.state
     follow_up.state = transition(before, name)
-    follow_up.events.append(FollowUpEvent(at=at, transition=name, from_state=before, to_state=follow_up.state,
-                                          actor=actor[:254], detail=detail[:200] if detail else None))
+    # Added beside the follow-up rather than appended to `follow_up.events`, which would load
+    # every earlier event first (a statement per follow-up moved in a batch).
+    db.session.add(FollowUpEvent(follow_up=follow_up, at=at, transition=name, from_state=before,
+                                 to_state=follow_up.state, actor=actor[:254], detail=detail[:200] if detail else None))
     if follow_up.state == "closed":
         follow_up.closed_at = at
         follow_up.next_action_at = None

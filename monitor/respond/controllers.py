@@ -81,9 +81,12 @@ def consent(token: str):
         followups.close(follow_up, "declined_link", actor="returnee", at=now)
         db.session.commit()
         return redirect(url_for("respond.start", token=token))
-    response = operations.start_response(follow_up, "sms-web", language=t.language)
+    # The follow-up's row is locked and was read with its response: a missing one is created
+    # without looking again. The page to go to is worked out before the commit expires the row.
+    response = response or operations.new_response(follow_up, "sms-web", language=t.language)
+    resume = _resume_module(response)
     db.session.commit()
-    return redirect(url_for("respond.module", token=token, module=_resume_module(response)))
+    return redirect(url_for("respond.module", token=token, module=resume))
 
 
 def opt_out(token: str):

@@ -57,6 +57,13 @@ def start_response(follow_up: FollowUp, mode: str, *, language: str | None = Non
     response = find_response(follow_up)
     if response is not None:
         return response
+    return new_response(follow_up, mode, language=language, questionnaire=questionnaire, interviewer=interviewer)
+
+
+def new_response(follow_up: FollowUp, mode: str, *, language: str | None = None,
+                 questionnaire: Questionnaire | None = None, interviewer: User | None = None) -> Response:
+    """A new response of a follow-up known to have none (its row locked, or just read with it);
+    the unique index on the response's follow-up refuses a second one all the same."""
     questionnaire = questionnaire or registry.current()
     returnee = follow_up.returnee
     response = Response(
