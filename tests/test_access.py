@@ -251,7 +251,8 @@ def _logged_in(ctx, browser):
 
 
 def _language(ctx, browser):
-    return '<html lang="fr"' in browser.get("/login" if not _logged_in(ctx, browser) else "/account").get_data(as_text=True)
+    page = browser.get("/account" if _logged_in(ctx, browser) else "/login")
+    return '<html lang="fr"' in page.get_data(as_text=True)
 
 
 def _form_key():
