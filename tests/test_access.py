@@ -258,3 +258,132 @@ def test_export_download_by_role(users, returnees, browser_for):
     assert seen["admin"] == seen["analyst"] == ["AM-C-001", "GE-C-001", "GE-C-002", "GE-I-001"]
     assert seen["caritas"] == ["AM-C-001", "GE-C-001", "GE-C-002"]
     assert seen["caritas-ge"] == ["GE-C-001"] and seen["iom"] == ["GE-I-001"]
+
+
+# -- what an allowed POST does, and what a denied one does not ---------------------------------
+# A POST the matrix expects to redirect redirects whether its form worked or failed (and the
+# matrix sends empty forms): here each is sent a valid form, and its effect is read in the
+# database (or in the session it changes). An allowed role's POST changes it; a denied role's
+# (403, 404, the login page) changes nothing. `reset` puts a one-way change back between roles.
+
+def _sql(statement, **values):
+    return db.session.execute(db.text(statement), values)
+
+
+def _returnee_field(column):
+    return lambda ctx, browser: _sql(f"SELECT {column} FROM returnees WHERE code = :code", code=CASE).scalar()
+
+
+def _count(statement):
+    return lambda ctx, browser: _sql(statement, **ctx).scalar()
+
+
+def _logged_in(ctx, browser):
+    return browser.get("/account").status_code == 200
+
+
+def _language(ctx, browser):
+    page = browser.get("/account" if _logged_in(ctx, browser) else "/login")
+    return '<html lang="fr"' in page.get_data(as_text=True)
+
+
+def _form_key():
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+EFFECTS = {
+    # endpoint: (form, probe, reset, changed: (before, after) -> bool)
+    "main.set_language": (lambda ctx: {"locale": "fr"}, _language, None, lambda before, after: after and not before),
+    "auth.logout": (lambda ctx: {}, _logged_in, None, lambda before, after: before and not after),
+    "returnees.record_consent": (
+        lambda ctx: {"consent-channels": "sms", "consent-method": "written"},
+        _count("SELECT count(*) FROM consent_events WHERE returnee_id = :returnee"), None,
+        lambda before, after: after == before + 1),
+    "returnees.withdraw_consent": (
+        lambda ctx: {"withdraw-confirm": "y"}, _returnee_field("consent_withdrawn_at"),
+        lambda ctx: _sql("UPDATE returnees SET consent_withdrawn_at = NULL WHERE code = :code", code=CASE),
+        lambda before, after: before is None and after is not None),
+    "returnees.do_not_contact": (
+        lambda ctx: {"value": "1"}, _returnee_field("do_not_contact"),
+        lambda ctx: _sql("UPDATE returnees SET do_not_contact = :no WHERE code = :code", no=False, code=CASE),
+        lambda before, after: not before and after),
+    "returnees.reveal_contact": (
+        lambda ctx: {}, _count("SELECT count(*) FROM audit_entries WHERE action = 'returnee.contact.view'"), None,
+        lambda before, after: after == before + 1),
+    "worklist.attempt": (
+        lambda ctx: {"outcome": "no_answer", "form_key": _form_key()},
+        _count("SELECT count(*) FROM contact_attempts WHERE follow_up_id = :follow_up"), None,
+        lambda before, after: after == before + 1),
+    "worklist.contact": (
+        lambda ctx: {}, _count("SELECT count(*) FROM audit_entries WHERE action = 'returnee.contact.view'"), None,
+        lambda before, after: after == before + 1),
+    "worklist.export": (
+        lambda ctx: {}, _count("SELECT count(*) FROM audit_entries WHERE action = 'worklist.export'"), None,
+        lambda before, after: after == before + 1),
+    "attention.close": (
+        lambda ctx: {"action": "called_back"}, _count("SELECT closed_at FROM attention_items WHERE id = :item"),
+        lambda ctx: _sql("UPDATE attention_items SET closed_at = NULL, action = NULL, closed_by_id = NULL "
+                         "WHERE id = :item", **ctx),
+        lambda before, after: before is None and after is not None),
+    "admin.user_unlock": (
+        lambda ctx: {}, _count("SELECT count(*) FROM login_throttles"),
+        lambda ctx: _wait_for_iom(), lambda before, after: before == 1 and after == 0),
+    "auth.token_create": (
+        lambda ctx: {"token-name": "R script", "token-form_key": _form_key()},
+        _count("SELECT count(*) FROM api_tokens"), None, lambda before, after: after == before + 1),
+    "auth.token_revoke": (
+        lambda ctx: {}, _count("SELECT revoked_at FROM api_tokens WHERE id = :token"),
+        lambda ctx: _sql("UPDATE api_tokens SET revoked_at = NULL WHERE id = :token", **ctx),
+        lambda before, after: before is None and after is not None),
+}
+
+
+def _wait_for_iom():
+    from monitor.auth.operations import authenticate
+
+    _sql("DELETE FROM login_throttles")
+    db.session.commit()
+    authenticate("staff@iom.example", "not the password", address="192.0.2.1")
+    db.session.commit()
+
+
+@pytest.mark.parametrize("endpoint", sorted(EFFECTS))
+def test_an_allowed_post_has_its_effect_and_a_denied_one_none(endpoint, users, returnees, orgs, browser_for):
+    from tests.conftest import make_follow_up
+
+    from monitor.auth.tokens import create_token, tokens_of
+    from monitor.models import AttentionItem
+    from monitor.responses.operations import start_response
+
+    follow_up = make_follow_up(returnees["caritas-ge"], "m1", state="phone_task")
+    item = AttentionItem(response=start_response(follow_up, "phone"), flag="no_shelter")
+    db.session.add(item)
+    db.session.commit()
+    create_token(users["iom"], "matrix")
+    ctx = {"returnee": returnees["caritas-ge"].id, "follow_up": follow_up.id, "item": item.id,
+           "token": tokens_of(users["iom"])[0].id}
+    method, url, expected = MATRIX[endpoint]
+    assert method == "POST"
+    url = url.format(org=orgs["iom"].id, user=users["iom"].id, **ctx)
+    form, probe, reset, changed = EFFECTS[endpoint]
+    seen = {}
+    for role in ALL_ROLES:
+        browser = browser_for(None if role == "anonymous" else users[role])
+        if reset:
+            reset(ctx)
+            db.session.commit()
+        db.session.expire_all()
+        before = probe(ctx, browser)
+        db.session.rollback()
+        response = browser.post(url, form(ctx))
+        db.session.expire_all()
+        after = probe(ctx, browser)
+        db.session.rollback()
+        allowed = expected[role] in (200, 302)
+        seen[role] = (response.status_code, changed(before, after))
+        assert changed(before, after) == allowed, (role, response.status_code, before, after)
+        if not allowed:
+            assert before == after, (role, before, after)
+    assert any(effect for _status, effect in seen.values()), seen
