@@ -79,4 +79,4 @@ def test_kill_9_and_restart(tmp_path):
     with app.app_context():
         sent = db.session.scalar(select(func.count()).select_from(SmsMessage).where(SmsMessage.status == "sent"))
     assert sent <= len(received)
-    assert stored_jobs == ["dispatch", "plan"]
+    assert stored_jobs == ["dispatch", "import-jobs", "plan", "retention"]
