@@ -121,6 +121,7 @@ def test_a_returnee_answers_from_the_invitation_to_the_end(chromium, live_server
     journey = Journey(page, f"returnee-ka-{suffix}", RETURNEE_BUDGET)
     page.goto(link)
     assert page.locator("html").get_attribute("lang") == "ka"
+    assert "Caritas" in page.inner_text("main")  # who is asking: the partner the returnee knows
     journey.see("invitation link")
     page.click("button[value=agree]")
     page.wait_for_url(re.compile(r"/s/[^/]+/[a-z_]+$"))
@@ -171,6 +172,10 @@ def test_a_returnee_answers_from_the_invitation_to_the_end(chromium, live_server
         page.wait_for_load_state()
     assert page.locator("h1").inner_text() == t("Thank you")
     journey.see("thank you")
+    # Questions go to the partner in Georgia, on a Georgian number, not to Brussels.
+    contact = page.locator("p.contact")
+    assert "Caritas Georgia" in contact.inner_text()
+    assert contact.locator("a[href^='tel:+995']").count() == 1 and "+32" not in contact.inner_text()
 
     # The link is closed to answers now: opening it thanks again, and a page sent again changes nothing.
     stored = _answers_of(app, code)
