@@ -223,3 +223,35 @@ def test_the_database_stops_and_starts_while_returnees_answer(restart_app, clust
         closes = db.session.scalar(select(func.count()).select_from(FollowUpEvent)
                                    .where(FollowUpEvent.transition == "close"))
         assert closes == PHONES
+
+
+def _database_away(*args, **kwargs):
+    raise sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+@pytest.mark.parametrize("endpoint, url, language, expected", [
+    ("respond.start", "/s/abc", "ka", "გთხოვთ, სცადოთ ხელახლა რამდენიმე წუთში"),
+    ("respond.module", "/s/abc/housing", "fa-IR", "لطفاً چند دقیقه دیگر دوباره امتحان کنید"),
+    ("returnees.index", "/returnees/", "fr", "Temporairement indisponible"),
+    ("api.caseload", "/api/v1/reports/caseload", "en", '"code":503'),
+])
+def test_a_database_out_of_reach_is_a_503_in_the_reader_s_language(app, users, browser_for, monkeypatch,
+                                                                   endpoint, url, language, expected):
+    browser = browser_for(users["admin"])
+    monkeypatch.setitem(app.view_functions, endpoint, _database_away)
+    with app.app_context():
+        response = browser.client.get(url, headers={"Accept-Language": language})
+    body = response.get_data(as_text=True).replace(" ", "")
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    assert expected.replace(" ", "") in body and "Traceback" not in body
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_statement_the_database_refuses_is_still_a_500_not_a_503(app, users, browser_for, monkeypatch):
+    def refused(*args, **kwargs):
+        raise sa.exc.ProgrammingError("SELECT nothing", {}, Exception("syntax error"))
+
+    monkeypatch.setitem(app.view_functions, "returnees.index", refused)
+    with app.app_context():
+        response = browser_for(users["admin"]).client.get("/returnees/")
+    assert response.status_code == 500
