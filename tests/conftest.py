@@ -31,6 +31,8 @@ REFERENCE_TABLES = ("waves", "contact_settings", "scoring_versions", "organisati
 settings.register_profile("suite", derandomize=True, max_examples=25, deadline=None, database=None,
                           print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
+# HYPOTHESIS_PROFILE=thorough: many more examples, drawn at random, for hunting bugs by hand.
+settings.register_profile("thorough", parent=settings.get_profile("suite"), derandomize=False, max_examples=400)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 

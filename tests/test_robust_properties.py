@@ -212,7 +212,6 @@ def _phone_tasks(orgs) -> list[str]:
     return made
 
 
-@settings(max_examples=20)
 @given(data=st.data())
 def test_a_response_file_or_an_odk_export_is_written_whole_or_reported_by_line(app, orgs, data):
     body = data.draw(response_files(_phone_tasks(orgs)))
@@ -298,7 +297,6 @@ def test_a_questionnaire_page_answers_clearly_and_stores_only_valid_answers(app,
 
 # -- the interviewer's form ----------------------------------------------------------------------
 
-@settings(max_examples=20)
 @given(data=st.data())
 def test_an_interview_answers_clearly_and_stores_only_valid_answers(app, orgs, staff, data):
     from werkzeug.datastructures import MultiDict
