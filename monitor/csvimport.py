@@ -83,9 +83,11 @@ def open_table(data: bytes):
     first_line = text.lstrip("\r\n").splitlines()[0]
     # newline="": the csv module sees the line endings as they are, "\r" alone included.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(first_line), strict=True)
-    header = next(reader)
-    while not any(cell.strip() for cell in header):  # blank lines before the header
-        header = next(reader)
+    # Blank lines before the header are skipped; a file of nothing but separators and blanks is
+    # empty (not a StopIteration out of the import).
+    header = next((row for row in reader if any(cell.strip() for cell in row)), None)
+    if header is None:
+        raise InvalidValue(_("the file is empty"))
     header = [h.strip().lower() for h in header]
     while header and not header[-1]:  # Excel's trailing empty columns
         header.pop()

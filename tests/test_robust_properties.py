@@ -115,6 +115,8 @@ RETURNEE_TABLES = ("returnees", "consent_events", "returnee_vulnerabilities", "a
 @example(data=b"code,destination_country,partner,return_date,language,channel,phone,consent\n"
               b"GE-X-1,GE,caritas,2026-09-01,ka,sms,555 12 34 56,yes\n"
               b"GE-X-2,GE,caritas,2026-09-01,ka,sms,555 12 34 56,\"yes\n")
+@example(data=b",\n")  # separators and blanks only: was a StopIteration out of the import (a 500 on the page)
+@example(data=b" ; ;\r\n\r\n\t\n")
 @example(data="code,destination_country,partner,return_date,language,channel,phone,consent\n"
               "GE-X-3,GE,caritas,٢٠٢٦-٠٩-٠١,ka,sms,555 12 34 56,yes\n".encode())
 def test_a_returnee_file_is_written_whole_or_reported_by_line(app, orgs, data):
