@@ -118,9 +118,12 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 class Phone(threading.Thread):
     """A returnee answering every page; a page that is not acknowledged is sent again."""
 
-    def __init__(self, base: str, token: str, seen: list):
+    def __init__(self, base: str, token: str, seen: list, go_on: threading.Event, pause_after: int = 3):
         super().__init__(daemon=True)
         self.base, self.token, self.seen = base, token, seen
+        # After `pause_after` pages the phone waits for `go_on`: every phone is half-way through
+        # when the database stops, however fast or slow the machine.
+        self.go_on, self.pause_after, self.paused = go_on, pause_after, threading.Event()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), NoRedirect)
         self.acknowledged: list[str] = []
         self.unexpected: list = []
@@ -161,7 +164,10 @@ class Phone(threading.Thread):
             self._until_acknowledged(f"/{module}", form, 302)
             if not self.unexpected:
                 self.acknowledged.append(module)
-            time.sleep(0.02)
+            if len(self.acknowledged) == self.pause_after:
+                self.paused.set()
+                self.go_on.wait(timeout=60)
+        self.paused.set()
 
 
 def test_the_database_stops_and_starts_while_returnees_answer(restart_app, cluster):
@@ -177,15 +183,15 @@ def test_the_database_stops_and_starts_while_returnees_answer(restart_app, clust
         db.session.commit()
 
     seen: list = []
+    go_on = threading.Event()
     with served(app) as base:
-        phones = [Phone(base, token, seen) for token in tokens]
+        phones = [Phone(base, token, seen, go_on) for token in tokens]
         for phone in phones:
             phone.start()
-        # Stop the database once about a third of the pages went through, while the phones go on.
-        deadline = time.monotonic() + 30
-        while sum(len(p.acknowledged) for p in phones) < PHONES * len(PAGES) // 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        for phone in phones:  # each phone has sent its first pages
+            assert phone.paused.wait(timeout=60)
         cluster.stop()
+        go_on.set()  # the phones go on with the database away
         outage = time.monotonic()
         while len(seen) < PHONES * 3 and time.monotonic() < outage + 10:
             time.sleep(0.05)
