@@ -28,7 +28,7 @@ REFERENCE_TABLES = ("waves", "contact_settings", "scoring_versions", "organisati
 # Property-based tests (tests/test_robust_*.py): a fixed number of examples drawn the same way on
 # every run, so the suite stays fast and a failure repeats. Each example is a request or an import
 # against a real database; the `app` fixture's database is shared by a test's examples.
-settings.register_profile("suite", derandomize=True, max_examples=25, deadline=None, database=None,
+settings.register_profile("suite", derandomize=True, max_examples=20, deadline=None, database=None,
                           print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow, HealthCheck.data_too_large])
 # HYPOTHESIS_PROFILE=thorough: many more examples, drawn at random, for hunting bugs by hand.
