@@ -37,14 +37,23 @@ translations: install
 	$(BIN)/pybabel compile -d translations
 	$(BIN)/pybabel compile -D questionnaire -d translations
 
-# The web app and the scheduler side by side; Ctrl-C stops both.
+# The web app and the scheduler side by side; Ctrl-C stops both, cleanly. Both are started in the
+# background (where a shell ignores Ctrl-C) and stopped by the trap, which names them: `kill 0` would
+# signal the shell and make too, and the shell's own trap again, without end. FLASK_RUN_HOST and
+# FLASK_RUN_PORT tell the scheduler too where the app listens (the links in the outbox point there).
 run: compile-translations
 	$(BIN)/monitor db upgrade
 	$(BIN)/monitor demo --if-empty
 	@echo "Starting the scheduler and the web app on http://$(HOST):$(PORT)/ (Ctrl-C stops both)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/monitor scheduler --dispatch-seconds 30 & \
-	$(BIN)/monitor run --host $(HOST) --port $(PORT)
+	@export FLASK_RUN_HOST=$(HOST) FLASK_RUN_PORT=$(PORT); \
+	trap 'stopping=1; kill $$web $$scheduler 2>/dev/null' INT TERM HUP; \
+	$(BIN)/monitor scheduler --dispatch-seconds 30 & scheduler=$$!; \
+	$(BIN)/monitor run & web=$$!; \
+	wait $$web; status=$$?; \
+	if [ -n "$$stopping" ]; then wait $$web 2>/dev/null; fi; \
+	kill $$scheduler 2>/dev/null; wait $$scheduler 2>/dev/null; \
+	if [ -n "$$stopping" ]; then echo "Stopped: the web app and the scheduler have ended."; \
+	else echo "The web app ended (exit status $$status); the scheduler is stopped too."; exit $$status; fi
 
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)

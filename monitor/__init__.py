@@ -19,24 +19,29 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from monitor import codes
-from monitor.config import config_warnings, load_config
+from monitor.config import config_warnings, load_config, unsafe_settings
 from monitor.extensions import babel, cipher, compress, csrf, db, limiter, login_manager, migrate
 from monitor.web_input import has_control_characters
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(config: dict | None = None, env: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, env: dict | None = None, *, refuse_unsafe: bool = True) -> Flask:
     """Application factory. `config` overrides what the environment (`env`, default
-    os.environ) gives; tests use both."""
+    os.environ) gives; tests use both. An unsafe production configuration raises ConfigError
+    unless `refuse_unsafe` is false (`monitor check-config` lists the problems instead)."""
     instance = (os.environ if env is None else env).get("MONITOR_INSTANCE_PATH")
     app = Flask(__name__, instance_path=os.path.abspath(instance) if instance else None,
                 instance_relative_config=True)
-    app.config.update(load_config(env, instance_path=app.instance_path))
-    for warning in config_warnings(app.config):
-        app.logger.warning("configuration: %s", warning)
+    app.config.update(load_config(env, instance_path=app.instance_path, refuse_unsafe=refuse_unsafe))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     app.config.update(config or {})
+    if app.config["MONITOR_ENV"] == "production" and refuse_unsafe:  # check-config prints its own list
+        for warning in unsafe_settings(app.config) + config_warnings(app.config):
+            app.logger.warning("configuration: %s", warning)
+
+    from monitor.logs import init_logging
+    init_logging()
 
     if app.config["PROXY_FIX"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
@@ -162,9 +167,13 @@ def _content_hash(filename: str) -> str:
 def _init_errors(app: Flask) -> None:
     from monitor.api import errors as api_errors
 
+    from monitor.respond.errors import on_returnee_page, returnee_error_page
+
     def page(status: int, title: str, message: str):
         if api_errors.is_api_request():  # the API answers in JSON, never with a page
             return api_errors.json_error(status, message)
+        if on_returnee_page():  # a returnee's link: their language and layout, never the staff's
+            return returnee_error_page(status)
         return render_template("error.html", status=status, title=title, message=message), status
 
     @app.before_request
@@ -196,11 +205,17 @@ def _init_errors(app: Flask) -> None:
             403: (_("Not allowed"), _("Your account does not give access to this page.")),
             404: (_("Not found"), _("There is no such page, or it is not yours to see.")),
             405: (_("Method not allowed"), _("This page cannot be used that way.")),
+            409: (_("Changed meanwhile"),
+                  _("Someone or something changed this record while you were saving. Reload the page and try again.")),
             413: (_("File too large"), _("The file is larger than the upload limit.")),
             429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a minute and try again.")),
+            503: (_("Temporarily unavailable"),
+                  _("The service is unavailable for a moment (maintenance or the database). Try again in a few minutes.")),
         }
-        title, message = messages.get(error.code, (error.name, error.description))
-        return page(error.code, title, message)
+        # Werkzeug's own texts are English: any other code gets a translated generic page.
+        title, message = messages.get(error.code, (_("The request could not be completed"),
+                                                   _("Go back and try again; if it happens again, tell an administrator.")))
+        return page(error.code or 500, title, message)
 
     @app.errorhandler(StaleDataError)
     def changed_meanwhile(error):
@@ -232,22 +247,14 @@ def _init_errors(app: Flask) -> None:
         # Nothing below may reach for the database again: no user loaded from it for the page.
         from flask import g
         g._login_user = login_manager.anonymous_user()
-        if api_errors.is_api_request():
-            answer = api_errors.json_error(503, _("The database cannot be reached just now. Try again in a minute."))
-        elif request.blueprint == "respond":
-            from surveys.translation import LANGUAGES, translator
-
-            language = request.accept_languages.best_match([lang.replace("_", "-") for lang in LANGUAGES], "en")
-            t = translator(language.replace("-", "_"))
-            answer = render_template("respond/closed.html", t=t, languages=LANGUAGES, reason="unavailable",
-                                     partner=None, link_token=None), 503
+        if on_returnee_page():
+            answer = returnee_error_page(503, database=False)  # "try again; what you sent before is saved"
         elif request.blueprint == "sms":
-            answer = "", 503  # Twilio retries its webhook later
+            answer = "", 503  # Twilio sends the webhook again later
         else:
-            answer = render_template("error.html", status=503, title=_("Temporarily unavailable"),
-                                     message=_("The database cannot be reached just now. Nothing you had saved "
-                                               "before is lost; what you just sent was not saved. Try again in a "
-                                               "minute.")), 503
+            answer = page(503, _("Temporarily unavailable"),
+                          _("The service is unavailable for a moment (maintenance or the database). "
+                            "Try again in a few minutes."))
         response = app.make_response(answer)
         response.headers["Retry-After"] = "30"
         response.headers["Cache-Control"] = "no-store"
@@ -277,7 +284,7 @@ def _init_security_headers(app: Flask) -> None:
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             else:
                 response.headers["Cache-Control"] = "no-cache"
-        elif request.endpoint != "dashboard.plotly_js" and (current_user.is_authenticated
+        elif request.endpoint not in ("dashboard.plotly_js", "main.favicon") and (current_user.is_authenticated
                                                          or request.blueprint == "respond"):
             # Staff pages and a returnee's answers hold personal data: never in a shared cache
             # nor in the browser's back-forward history after logout.

@@ -25,6 +25,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "returnees.edit": frozenset({"admin", "partner"}),
     # Names and phone numbers: never for analysts.
     "returnees.contact": frozenset({"admin", "partner"}),
+    # Erasing a case's identity (monitor/returnees/erasure.py), and the data-protection page.
+    "returnees.erase": frozenset({"admin"}),
+    "dataprotection.read": frozenset({"admin"}),
     # The work list: partner staff's home page; admins open any organisation's.
     "worklist.use": frozenset({"admin", "partner"}),
     # Pseudonymous responses (codes, never names or phone numbers): partner staff their own

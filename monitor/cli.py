@@ -14,7 +14,10 @@ from monitor.extensions import db
 def main() -> None:
     from monitor import create_app
 
-    FlaskGroup(create_app=create_app, help="Post-return monitoring for voluntary return.").main(prog_name="monitor")
+    group = FlaskGroup(create_app=create_app, help="Post-return monitoring for voluntary return.")
+    # Found without loading the app: it runs even where the app refuses to start, to say why.
+    group.add_command(check_config_command)
+    group.main(prog_name="monitor")
 
 
 def register_commands(app: Flask) -> None:
@@ -23,12 +26,16 @@ def register_commands(app: Flask) -> None:
 
     for command in (create_user_command, import_returnees_command, import_responses_command, demo_command,
                     generate_key_command, rescore_command, scoring_group, export_command, check_questionnaires_command,
-                    plan_command, dispatch_command, sample_report_command, scheduler_command, check_config_command):
+                    plan_command, dispatch_command, sample_report_command, scheduler_command, check_config_command,
+                    rotate_key_command):
         app.cli.add_command(command)
     from monitor.organisations_cli import organisations_command
     from monitor.reports.cli import report_command
+    from monitor.returnees.cli import erase_command, purge_expired_command
     app.cli.add_command(organisations_command)
     app.cli.add_command(report_command)
+    app.cli.add_command(erase_command)
+    app.cli.add_command(purge_expired_command)
 
 
 @click.command("create-user")
@@ -141,17 +148,31 @@ def scoring_activate_command(number):
 
 @click.command("check-config")
 def check_config_command():
-    """Check the configuration: refuses to start when production is unsafe; warns about settings
-    that work but should not run in production (in-memory rate limits, no proxy settings)."""
-    from flask import current_app
+    """List unsafe settings (debug on, development keys, SQLite, per-worker rate limits, no HTTPS,
+    no TOTP) and advice; exits non-zero in production when an unsafe setting is found. Runs even
+    when the app refuses to start, to say why."""
+    from flask import current_app, has_app_context
 
-    from monitor.config import config_warnings
+    from monitor import create_app
+    from monitor.config import ConfigError, config_warnings, unsafe_settings
 
-    found = config_warnings(current_app.config)
-    for warning in found:
+    try:
+        config = current_app.config if has_app_context() else create_app(refuse_unsafe=False).config
+    except ConfigError as problem:  # a value that cannot be used at all (not a Fernet key, ...)
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(1)
+    production = config["MONITOR_ENV"] == "production"
+    unsafe, advice = unsafe_settings(config), config_warnings(config)
+    for problem in unsafe:
+        click.echo(f"unsafe: {problem}", err=True)
+    for warning in advice:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"configuration: {current_app.config['MONITOR_ENV']}, "
-               f"{len(found)} warning{'s' if len(found) != 1 else ''}")
+    click.echo(f"configuration: {config['MONITOR_ENV']}, {len(unsafe)} unsafe setting{'s' if len(unsafe) != 1 else ''}, "
+               f"{len(advice)} warning{'s' if len(advice) != 1 else ''}")
+    if unsafe and production:
+        sys.exit(1)
+    if unsafe:
+        click.echo("(acceptable outside production; in production check-config fails on them)")
 
 
 @click.command("check-questionnaires")
@@ -271,6 +292,38 @@ def scheduler_command(dispatch_seconds, plan_minutes):
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+
+
+@click.command("rotate-key")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1),
+              help="Rows per transaction.")
+def rotate_key_command(batch_size):
+    """Re-encrypt every encrypted value under the first key of DATA_ENCRYPTION_KEY (after putting
+    a new key first); resumable: run it again after an interruption. Afterwards the other keys can
+    be dropped."""
+    from flask import current_app
+
+    from monitor import audit
+    from monitor.keyrotation import fingerprint, rotate_key, rows_to_check
+
+    keys = current_app.config["DATA_ENCRYPTION_KEYS"]
+    click.echo(f"first key {fingerprint(keys[0])} encrypts; {len(keys)} key{'s' if len(keys) != 1 else ''} "
+               "in DATA_ENCRYPTION_KEY")
+    with click.progressbar(length=rows_to_check(), label="re-encrypting", file=sys.stderr) as bar:
+        report = rotate_key(batch_size, on_batch=lambda table, rows: bar.update(rows))
+    for line in report.lines():
+        click.echo(line, err=line.startswith("error:"))
+    audit.record("encryption.rotate", actor="cli", details={
+        "key": fingerprint(keys[0]), "rows": report.rows, "reencrypted": report.reencrypted,
+        "indexes": report.indexes_updated, "unreadable": sum(report.unreadable.values())})
+    db.session.commit()
+    if report.unreadable:
+        sys.exit(1)
+    if report.changed_meanwhile:
+        sys.exit(2)
+    if len(keys) > 1:
+        click.echo("every encrypted value reads with the first key alone: the other keys can be dropped "
+                   "from DATA_ENCRYPTION_KEY (restart the web app and the scheduler afterwards)")
 
 
 @click.command("generate-key")

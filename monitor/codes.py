@@ -11,6 +11,23 @@ ROLES = {
     "partner": _l("Partner staff"),
 }
 
+# What each permission of monitor/access.py lets a role do (the data-protection page lists them).
+PERMISSIONS = {
+    "organisations.manage": _l("Manage organisations, the follow-up plan and the outbox"),
+    "users.manage": _l("Manage staff accounts"),
+    "audit.read": _l("Read the audit log"),
+    "returnees.import": _l("Import returnees"),
+    "returnees.read": _l("See cases by code (pseudonymous)"),
+    "returnees.edit": _l("Change a case, record consent, interview"),
+    "returnees.contact": _l("See names and phone numbers (each view logged)"),
+    "returnees.erase": _l("Erase a case's identity"),
+    "dataprotection.read": _l("Read this page"),
+    "worklist.use": _l("Use the work list: call, read returnees' texts, needs attention"),
+    "exports.responses": _l("Export the pseudonymous responses"),
+    "exports.text": _l("... with the free-text answers"),
+    "reports.read": _l("See the dashboard's figures"),
+}
+
 ORGANISATION_KINDS = {
     "reintegration": _l("Reintegration partner"),
     "local": _l("Local partner"),
@@ -30,6 +47,19 @@ CONSENT_METHODS = {
     "verbal": _l("Verbal, noted by staff"),
     "web": _l("On the questionnaire page"),
     "import": _l("Imported from the case file"),
+    # STOP and START: how the returnee's word reached us.
+    "sms": _l("Text message from the returnee"),
+    "link": _l("Opt-out on the questionnaire page"),
+    "carrier": _l("Reported by the carrier (Twilio)"),
+}
+
+# The kinds of consent event (a case's consent history).
+CONSENT_EVENTS = {
+    "given": _l("Consent given"),
+    "refused": _l("Consent refused"),
+    "withdrawn": _l("Consent withdrawn"),
+    "stop": _l("STOP: no contact by any channel"),
+    "start": _l("START: contact allowed again"),
 }
 
 SEXES = {
@@ -120,7 +150,9 @@ ATTENTION_ACTIONS = {
     "nothing_needed": _l("Nothing needed"),
 }
 # Items of flags resolved before actions were recorded (migration 0009): shown, never chosen.
-ATTENTION_ACTION_LABELS = {**ATTENTION_ACTIONS, "resolved_earlier": _l("Resolved (before actions were recorded)")}
+# ... and items still open when their case was erased (nobody can reach the returnee any more).
+ATTENTION_ACTION_LABELS = {**ATTENTION_ACTIONS, "resolved_earlier": _l("Resolved (before actions were recorded)"),
+                           "case_erased": _l("Closed: the case was erased")}
 
 # Text messages in the outbox: what each is, and where it stands (Twilio's statuses and ours).
 SMS_KINDS = {
@@ -165,10 +197,13 @@ AUDIT_ACTIONS = {
     "returnee.do_not_contact.clear": _l("Do-not-contact removed"),
     "returnee.sms.stop": _l("Replied STOP: no more texts"),
     "returnee.sms.start": _l("Replied START: texts allowed again"),
+    "returnee.erase": _l("Case erased (identity removed)"),
+    "returnee.purge": _l("Identity purged: retention period over"),
     "response.save": _l("Interview saved"),
     "response.complete": _l("Response completed"),
     "response.import": _l("Responses imported"),
     "response.rescore": _l("Responses scored again"),
+    "encryption.rotate": _l("Personal data re-encrypted under a new key"),
     "scoring.activate": _l("Scoring version activated"),
     "inbound.handled": _l("Text marked handled"),
     "attention.close": _l("Needs-attention item closed"),
@@ -234,6 +269,16 @@ AUDIT_DETAILS = {
     "with_text": _l("With free-text answers"),
     "labels": _l("Language of the labels"),
     "organisation": _l("Organisation"),
+    "with_answers": _l("Answers deleted too"),
+    "months": _l("Retention (months)"),
+    "messages": _l("Text messages emptied"),
+    "texts": _l("Texts from the returnee emptied"),
+    "notes": _l("Notes removed"),
+    "free_text": _l("Free-text answers removed"),
+    "key": _l("Key fingerprint"),
+    "reencrypted": _l("Values re-encrypted"),
+    "indexes": _l("Lookup hashes recomputed"),
+    "unreadable": _l("Values no key reads"),
 }
 
 # Who did it, when it was not a person's account.

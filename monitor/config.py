@@ -6,6 +6,7 @@ and this module stay in step. In production the app refuses to start on a develo
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,33 @@ def _secret(env: dict, name: str, instance_path: Path, filename: str, generate) 
     return _instance_secret(instance_path, filename, generate)
 
 
-def load_config(env: dict | None = None, instance_path: Path | str | None = None) -> dict:
-    """Build the Flask config mapping from environment variables."""
+def _development_base_url(env: dict) -> str:
+    """Where the development server listens, as `monitor run` reads it from the environment
+    (FLASK_RUN_HOST, FLASK_RUN_PORT; `make run` sets both from HOST and PORT, for the web app and
+    the scheduler alike): the links in the outbox open on the app that is running. An address
+    that means every interface (0.0.0.0, ::) is reached on this machine as 127.0.0.1."""
+    host = env.get("FLASK_RUN_HOST", "").strip() or "127.0.0.1"
+    port = env.get("FLASK_RUN_PORT", "").strip() or "5000"
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
+def _gunicorn_workers(env: dict) -> int | None:
+    """The number of gunicorn workers the environment asks for (WEB_CONCURRENCY, or -w/--workers
+    in GUNICORN_CMD_ARGS), None when it does not say."""
+    match = re.search(r"(?:^|\s)(?:-w\s*|--workers[=\s]+)(\d+)", env.get("GUNICORN_CMD_ARGS", ""))
+    value = match.group(1) if match else env.get("WEB_CONCURRENCY", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def load_config(env: dict | None = None, instance_path: Path | str | None = None, *,
+                refuse_unsafe: bool = True) -> dict:
+    """Build the Flask config mapping from environment variables. In production an unsafe
+    configuration raises ConfigError (unless `refuse_unsafe` is false: `monitor check-config`
+    lists the problems instead)."""
     env = dict(os.environ if env is None else env)
     instance_path = Path(instance_path or env.get("MONITOR_INSTANCE_PATH") or Path.cwd() / "instance")
     environment = env.get("MONITOR_ENV", "development").strip().lower()
@@ -86,7 +112,8 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
     sms_backend = env.get("SMS_BACKEND", "console").strip().lower()
     if sms_backend not in SMS_BACKENDS:
         raise ConfigError(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)}, not {sms_backend!r}")
-    public_base_url = env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").strip().rstrip("/")
+    public_base_url = (env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+                       or (_development_base_url(env) if environment == "development" else "http://127.0.0.1:5000"))
     twilio = {name: env.get(name, "").strip() for name in (
         "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM", "TWILIO_API_BASE_URL")}
     if sms_backend == "twilio":
@@ -104,13 +131,27 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         raise ConfigError("REPORT_SUPPRESSION_THRESHOLD must be a whole number of at least 2 (5 by default, "
                           "10 for the stricter statistical-office rule)")
 
+    try:
+        retention_months = int(env.get("RETENTION_MONTHS", "12"))
+    except ValueError:
+        retention_months = 0
+    if retention_months < 1:
+        raise ConfigError("RETENTION_MONTHS must be a whole number of months of at least 1 (12 by default): how long "
+                          "names and phone numbers are kept after a case's last wave closes")
+
     config = {
         "MONITOR_ENV": environment,
         "TESTING": environment == "testing",
         "SECRET_KEY": secret_key.value,
         "DATA_ENCRYPTION_KEYS": encryption_keys,
+        # Generated into instance/ (development keys), not given by the environment.
+        "SECRET_KEY_GENERATED": not secret_key.from_environment,
+        "DATA_ENCRYPTION_KEY_GENERATED": not encryption_key.from_environment,
+        "GUNICORN_WORKERS": _gunicorn_workers(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: the values of a failed statement (a name, a number) stay out of the
+        # exception's message and so out of the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SMS_BACKEND": sms_backend,
         "PUBLIC_BASE_URL": public_base_url,
         **twilio,
@@ -142,9 +183,11 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         "PROXY_FIX": env.get("PROXY_FIX", "false").lower() == "true",
         # Disclosure control of published figures: counts under it are shown as "<5".
         "REPORT_SUPPRESSION_THRESHOLD": suppression_threshold,
+        # Names and phone numbers are purged this many months after a case's last wave closes.
+        "RETENTION_MONTHS": retention_months,
     }
 
-    if production:
+    if production and refuse_unsafe:
         problems = []
         if not secret_key.from_environment:
             problems.append("SECRET_KEY must be set in the environment")
@@ -156,21 +199,52 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
             problems.append("DATABASE_URL must point at PostgreSQL, not SQLite")
         if "SMS_BACKEND" not in env:
             problems.append("SMS_BACKEND must be chosen explicitly (console or twilio)")
-        if not public_base_url.startswith("https://"):
+        if not env.get("PUBLIC_BASE_URL", "").strip():
+            problems.append("PUBLIC_BASE_URL must be set (the https:// address returnees' links point to)")
+        elif not public_base_url.startswith("https://"):
             problems.append("PUBLIC_BASE_URL must be an https:// address")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
     return config
 
 
+def unsafe_settings(config: dict) -> list[str]:
+    """Settings that must not run in production, whatever the environment says it is (listed by
+    `monitor check-config`, which fails on any of them in production)."""
+    found = []
+    if config.get("DEBUG"):
+        found.append("debug mode is on (FLASK_DEBUG): tracebacks and the debugger are shown to whoever asks; "
+                     "unset FLASK_DEBUG")
+    if config.get("SECRET_KEY_GENERATED"):
+        found.append("SECRET_KEY is a development key generated into instance/; set it in the environment")
+    elif len(config.get("SECRET_KEY") or "") < 32:
+        found.append("SECRET_KEY is shorter than 32 characters")
+    if config.get("DATA_ENCRYPTION_KEY_GENERATED"):
+        found.append("DATA_ENCRYPTION_KEY is a development key generated into instance/; set it in the environment "
+                     "(monitor generate-key) and keep a copy apart from the database backups")
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        found.append("DATABASE_URL is SQLite: use PostgreSQL (one writer at a time, no pg_dump backups)")
+    workers = config.get("GUNICORN_WORKERS")
+    if (config.get("RATELIMIT_ENABLED", True) and config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://")
+            and workers != 1):
+        found.append("RATELIMIT_STORAGE_URI is memory:// with "
+                     + (f"{workers} gunicorn workers" if workers else "an unknown number of gunicorn workers")
+                     + ": each worker counts its own limits (4 workers allow 4 times the configured rate); "
+                     "use redis://127.0.0.1:6379")
+    if not config.get("RATELIMIT_ENABLED", True):
+        found.append("RATELIMIT_ENABLED is false: logins and survey links are not throttled")
+    if not str(config.get("PUBLIC_BASE_URL", "")).startswith("https://"):
+        found.append("PUBLIC_BASE_URL is not an https:// address: returnees' links and staff logins travel in clear")
+    if not config.get("TOTP_REQUIRED"):
+        found.append("TOTP_REQUIRED is off: staff log in with a password alone")
+    return found
+
+
 def config_warnings(config: dict) -> list[str]:
-    """What works but should not run like this in production (printed by `monitor check-config`,
-    logged at start)."""
+    """Advice: what works but is probably not meant like this in production (printed by
+    `monitor check-config` without failing it; logged at start with the unsafe settings)."""
     found = []
     if config.get("MONITOR_ENV") == "production":
-        if config.get("RATELIMIT_STORAGE_URI", "memory://").startswith("memory://"):
-            found.append("RATELIMIT_STORAGE_URI is memory://: each gunicorn worker counts its own limits "
-                         "(4 workers allow 4 times the configured rate); use redis://127.0.0.1:6379")
         if not config.get("PROXY_FIX"):
             found.append("PROXY_FIX is false: behind a reverse proxy every client has the proxy's address "
                          "(rate limits and the audit log then see one client); set PROXY_FIX=true there")

@@ -184,6 +184,9 @@ def _demo_organisations() -> dict[str, Organisation]:
             db.session.add(org)
         elif org.kind != "local" or org.parent is not orgs[parent]:
             continue
+        if not (org.contact_phone or org.contact_email):  # a number in the country, for the returnee's pages
+            example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.FIXED_LINE)
+            org.contact_phone = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164) if example else None
         orgs[code] = org
     db.session.flush()
     return orgs

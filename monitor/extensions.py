@@ -54,17 +54,23 @@ class FieldCipher:
     """Encryption at rest for personal data (names, phone numbers).
 
     DATA_ENCRYPTION_KEYS holds one or more Fernet keys; the first encrypts, all decrypt, so a
-    key can be rotated without downtime. `lookup_hash` is a keyed hash (a "blind index") that
-    lets us find a record by phone number without storing the number in clear.
+    key can be rotated without downtime (`monitor rotate-key`). `lookup_hash` is a keyed hash (a
+    "blind index") that lets us find a record by phone number without storing the number in clear;
+    its key is derived from the first encryption key, so lookups try every key's hash
+    (`lookup_hashes`) until `monitor rotate-key` has recomputed the stored ones.
     """
 
     def init_app(self, app) -> None:
         keys = app.config["DATA_ENCRYPTION_KEYS"]
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"monitor blind index")
         app.extensions["monitor.cipher"] = (
             MultiFernet([Fernet(k) for k in keys]),
-            hkdf.derive(keys[0].encode()),
+            [self._index_key(k) for k in keys],
         )
+
+    @staticmethod
+    def _index_key(key: str) -> bytes:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"monitor blind index")
+        return hkdf.derive(key.encode())
 
     @staticmethod
     def _state():
@@ -80,7 +86,13 @@ class FieldCipher:
             raise RuntimeError("stored personal data cannot be decrypted with DATA_ENCRYPTION_KEY") from exc
 
     def lookup_hash(self, text: str) -> str:
-        return hmac.new(self._state()[1], text.encode(), hashlib.sha256).hexdigest()
+        """The hash stored with a new value (under the first key)."""
+        return hmac.new(self._state()[1][0], text.encode(), hashlib.sha256).hexdigest()
+
+    def lookup_hashes(self, text: str) -> list[str]:
+        """The hashes a stored value may carry: one per key, the first key's first (a row not yet
+        rotated still carries an older key's)."""
+        return [hmac.new(key, text.encode(), hashlib.sha256).hexdigest() for key in self._state()[1]]
 
 
 cipher = FieldCipher()

@@ -55,6 +55,18 @@ def moment(value: _datetime | None, country: str | None = None) -> str:
             .replace("{1}", format_skeleton(_DAY, local.date(), locale=locale)))
 
 
+def clock(value: _datetime | None, country: str | None = None, utc: bool = False) -> str:
+    """The time of day alone: '09:00' / '9:00 AM', in the display time zone, as the clock reads
+    in `country`, or in UTC (`utc=True`)."""
+    if value is None:
+        return EMPTY
+    if utc:
+        local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    else:
+        local = _moment(value, country)
+    return format_time(local, "short", locale=get_locale())
+
+
 def number(value, places: int | None = None) -> str:
     """A count or a measure: '1 234' / '0,89' (with `places`, exactly that many decimals)."""
     if value is None:
@@ -107,5 +119,6 @@ def direction() -> str:
     return "rtl" if get_locale().character_order == "right-to-left" else "ltr"
 
 
-# {{ x|date }}, {{ x|datetime }}, {{ x|number }}, {{ x|number(2) }}, {{ x|percent }}, {{ xs|listing }}
-FILTERS = {"date": day, "datetime": moment, "number": number, "percent": percent, "listing": listing}
+# {{ x|date }}, {{ x|datetime }}, {{ x|clock(country) }}, {{ x|clock(utc=True) }}, {{ x|number }},
+# {{ x|number(2) }}, {{ x|percent }}, {{ xs|listing }}
+FILTERS = {"date": day, "datetime": moment, "clock": clock, "number": number, "percent": percent, "listing": listing}

@@ -28,7 +28,7 @@ from monitor.models import FollowUp, Returnee, SmsMessage
 from monitor.sms.backends import backend
 from monitor.sms.texts import invitation_text
 from scheduler.protocol import FollowUpView, next_action
-from scheduler.quiet_hours import is_quiet
+from scheduler.quiet_hours import is_quiet, next_allowed
 
 BATCH = 200
 UNCERTAIN_AFTER = timedelta(minutes=10)
@@ -193,6 +193,45 @@ def recover_uncertain(now: datetime, report: DispatchReport | None = None) -> Di
     if count:
         report.add("uncertain messages marked unknown", count)
     return report
+
+
+@dataclass(frozen=True)
+class Held:
+    """Messages of one destination country that wait for its sending hours."""
+
+    country: str
+    invitations: int  # invitations due (the follow-up planned, its window open) or queued
+    reminders: int  # reminders queued
+    opens_at: datetime  # when the sending hours begin there, in UTC
+
+
+def held_by_sending_hours(now: datetime) -> list[Held]:
+    """What waits for sending hours now, per country where it is night (outside the plan's
+    sending window): the outbox and the plan page say it, since nothing is written to the outbox
+    before (an empty outbox on a first start at night explains itself). Two grouped counts."""
+    rules = load_rules()
+    today = now.date()
+    counts: dict[str, dict[str, int]] = {}
+    due = db.session.execute(
+        select(Returnee.destination_country, func.count()).select_from(FollowUp)
+        .join(Returnee, Returnee.id == FollowUp.returnee_id)
+        .where(FollowUp.state == "planned", FollowUp.channel == "sms", FollowUp.window_opens <= today,
+               FollowUp.window_closes >= today, Returnee.contactable_clause(), Returnee.consent_sms,
+               Returnee.phone_lookup.is_not(None), Returnee.phone_unusable_at.is_(None))
+        .group_by(Returnee.destination_country)).all()
+    for country, n in due:
+        counts.setdefault(country, {"invitation": 0, "reminder": 0})["invitation"] += n
+    queued = db.session.execute(
+        select(Returnee.destination_country, SmsMessage.kind, func.count()).select_from(SmsMessage)
+        .join(Returnee, Returnee.id == SmsMessage.returnee_id)
+        .where(SmsMessage.status == "queued", SmsMessage.kind.in_(("invitation", "reminder")))
+        .group_by(Returnee.destination_country, SmsMessage.kind)).all()
+    for country, kind, n in queued:
+        counts.setdefault(country, {"invitation": 0, "reminder": 0})[kind] += n
+    held = [Held(country, c["invitation"], c["reminder"],
+                 next_allowed(now, country, rules.quiet_start, rules.quiet_end))
+            for country, c in counts.items() if is_quiet(now, country, rules.quiet_start, rules.quiet_end)]
+    return sorted(held, key=lambda h: (h.opens_at, h.country))
 
 
 def dispatch(now: datetime, actor: str = "scheduler") -> DispatchReport:

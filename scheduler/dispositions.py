@@ -91,6 +91,7 @@ RULES: tuple[Rule, ...] = (
                     "2.11"),
     *_answers_first("withdrew", "withdrew consent", "2.11"),
     *_answers_first("do_not_contact", "asked not to be contacted (do-not-contact)", "2.11"),
+    *_answers_first("erased", "the case's identity was erased (`monitor erase`, the admin's button)", "2.11"),
     Rule("cancelled_on_request", "always", "2.112", "cancelled by staff at the returnee's request"),
     Rule("deceased", "always", "2.31", "deceased after selection (staff reason)"),
     Rule("unable", "always", "2.32", "physically or mentally unable (staff reason)"),

@@ -38,9 +38,19 @@ def run_dispatch() -> None:
             log.info("dispatch: %s", ", ".join(report.lines()))
 
 
+def run_retention() -> None:
+    """Names and phone numbers purged RETENTION_MONTHS after a case's last wave closed."""
+    from monitor.returnees.erasure import purge_expired
+
+    with _app.app_context():
+        report = purge_expired(_clock.today(), _app.config["RETENTION_MONTHS"])
+        if report.codes:
+            log.info("retention: %d cases purged", len(report.codes))
+
+
 def build_scheduler(app, clock: Clock | None = None, *, plan_minutes: int = 60, dispatch_seconds: int = 60,
                     scheduler_class=BlockingScheduler):
-    """The APScheduler instance with its two jobs, stored in the app's database."""
+    """The APScheduler instance with its jobs (plan, dispatch, retention), stored in the app's database."""
     global _app, _clock
     _app = app
     _clock = clock or Clock()
@@ -56,5 +66,8 @@ def build_scheduler(app, clock: Clock | None = None, *, plan_minutes: int = 60, 
     scheduler.add_job("scheduler.runner:run_plan", "interval", minutes=plan_minutes, id="plan",
                       replace_existing=True, next_run_time=_clock.now())
     scheduler.add_job("scheduler.runner:run_dispatch", "interval", seconds=dispatch_seconds, id="dispatch",
+                      replace_existing=True, next_run_time=_clock.now())
+    # The retention period counts in months: once a day is enough, and a missed day is made up.
+    scheduler.add_job("scheduler.runner:run_retention", "interval", hours=24, id="retention",
                       replace_existing=True, next_run_time=_clock.now())
     return scheduler

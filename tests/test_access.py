@@ -42,6 +42,7 @@ MATRIX = {
     # endpoint: (method, url, {role: expected})
     "main.home": ("GET", "/", everyone(302) | {"anonymous": 302}),
     "main.health": ("GET", "/health", {role: 200 for role in ALL_ROLES}),
+    "main.favicon": ("GET", "/favicon.ico", {role: 200 for role in ALL_ROLES}),
     "main.set_language": ("POST", "/language", {role: 302 for role in ALL_ROLES}),
     "auth.login": ("GET", "/login", {role: (200 if role == "anonymous" else 302) for role in ALL_ROLES}),
     "auth.logout": ("POST", "/logout", everyone(302)),
@@ -54,6 +55,8 @@ MATRIX = {
     "returnees.record_consent": ("POST", f"/returnees/{CASE}/consent", case_route(302)),
     "returnees.withdraw_consent": ("POST", f"/returnees/{CASE}/consent/withdraw", case_route(302)),
     "returnees.do_not_contact": ("POST", f"/returnees/{CASE}/do-not-contact", case_route(302)),
+    # Erasing a case's identity: administrators only (an empty form is sent back to the case page).
+    "returnees.erase": ("POST", f"/returnees/{CASE}/erase", only({"admin"}, status=302)),
     "interviews.interview": ("GET", f"/interviews/{CASE}/m1", case_route(200)),
     # m1 has no closed response here: those who may correct are sent back to the case page.
     "interviews.correct": ("GET", f"/interviews/{CASE}/m1/correct", case_route(302)),
@@ -88,6 +91,7 @@ MATRIX = {
     "admin.languages": ("GET", "/admin/languages", only({"admin"})),
     "admin.plan": ("GET", "/admin/plan", only({"admin"})),
     "admin.outbox": ("GET", "/admin/outbox", only({"admin"})),
+    "admin.data_protection": ("GET", "/admin/data-protection", only({"admin"})),
     # The dashboard: every staff role (partner staff see their organisation's figures:
     # tests/test_dashboard.py); plotly.js is a public library, served to anyone.
     "dashboard.index": ("GET", "/dashboard/", everyone(200)),

@@ -227,6 +227,45 @@ def test_list_filters_and_pagination(app, users, orgs, browser_for):
     assert "60 returnees" in browser.get("/returnees/?status=contactable").get_data(as_text=True)
 
 
+def test_the_list_shows_each_cases_follow_up_and_needs_and_filters_on_them(users, returnees, browser_for):
+    """Beside consent, the list shows each case's current follow-up (wave and state) and its
+    open needs; the Status filter covers them; the country filter offers the caseload's
+    countries only, not every country in the world."""
+    from datetime import date, timedelta
+
+    from monitor.models import AttentionItem
+    from monitor.responses.operations import start_response
+    from tests.conftest import make_follow_up
+
+    today = date.today()
+    db.session.add(AttentionItem(response=start_response(make_follow_up(returnees["caritas-ge"], "m1",
+                                                                         state="phone_task"), "phone"),
+                                 flag="no_shelter"))
+    make_follow_up(returnees["caritas"], "m1", state="closed", opens=today - timedelta(days=200),
+                   closes=today - timedelta(days=170))
+    make_follow_up(returnees["caritas"], "m6", state="invited")
+    db.session.commit()
+
+    def rows(page):
+        return {row.split("</a>")[0].rsplit(">", 1)[1]: row for row in page.split("<tbody>")[1].split("<tr>")[1:]}
+
+    browser = browser_for(users["caritas"])
+    page = browser.get("/returnees/").get_data(as_text=True)
+    listed = rows(page)
+    assert "One-month check · To phone" in listed["GE-C-001"] and "1 need" in listed["GE-C-001"]
+    assert "6-month wave · Invited by SMS" in listed["GE-C-002"] and "need" not in listed["GE-C-002"]
+    assert "—" in listed["AM-C-001"].split("</td>")[-2]
+    assert set(rows(browser.get("/returnees/?status=phone_task").get_data(as_text=True))) == {"GE-C-001"}
+    assert set(rows(browser.get("/returnees/?status=invited").get_data(as_text=True))) == {"GE-C-002"}
+    assert set(rows(browser.get("/returnees/?status=needs_attention").get_data(as_text=True))) == {"GE-C-001"}
+    countries = page.split('name="country"')[1].split("</select>")[0]
+    assert countries.count("<option") == 3  # —, Armenia, Georgia
+    assert "Georgia" in countries and "Armenia" in countries and "Antarctica" not in countries
+    # An analyst sees the follow-ups, never the red flags.
+    page = browser_for(users["analyst"]).get("/returnees/").get_data(as_text=True)
+    assert "One-month check · To phone" in page and "1 need" not in page and "needs_attention" not in page
+
+
 def test_audit_log_page(users, returnees, browser_for):
     browser = browser_for(users["admin"])
     browser.post("/returnees/GE-C-001/contact")
@@ -309,6 +348,26 @@ def test_interview_round_trip(users, returnees, browser_for):
     assert "/interviews/GE-C-001/m12" not in detail
 
 
+def test_the_interviewer_reads_which_answer_opens_a_question_and_scale_ends_in_both_languages(
+        users, returnees, browser_for):
+    from tests.conftest import make_follow_up
+
+    make_follow_up(returnees["caritas-ge"], "m1")
+    db.session.commit()
+    page = browser_for(users["caritas-ge"]).get("/interviews/GE-C-001/m1").get_data(as_text=True)
+    assert "the answer before allows it" not in page
+    assert "Ask only if “Where do you live now?” is “Somewhere else”; otherwise leave empty." in page
+    assert "Ask only if “Where do you live now?” is not “No fixed place”; otherwise leave empty." in page
+    # the condition stands right before the question it governs
+    before_other = page.split('id="q-housing_other"')[0].rsplit('<p class="muted condition">', 1)[1]
+    assert "is “Somewhere else”" in before_other
+    # a scale's end labels in the returnee's language (Georgian) too, like every option
+    from surveys.translation import translator
+    ka = translator("ka")
+    health = page.split('id="q-physical_health"')[1].split("</fieldset>")[0]
+    assert ka("Very bad") != "Very bad" and ka("Very bad") in health and ka("Very good") in health
+
+
 def test_an_interview_is_offered_only_for_an_open_follow_up(users, returnees, browser_for):
     from tests.conftest import make_follow_up
 
@@ -317,6 +376,31 @@ def test_an_interview_is_offered_only_for_an_open_follow_up(users, returnees, br
     detail = browser_for(users["caritas-ge"]).get("/returnees/GE-C-001").get_data(as_text=True)
     assert "/interviews/GE-C-001/m6" in detail and "/interviews/GE-C-001/m1" not in detail
     assert "6-month wave" in detail
+
+
+def test_the_case_page_offers_interviews_for_open_follow_ups_only(users, returnees, browser_for):
+    """The follow-ups table offers an interview for what is open now (as the work list does),
+    the "To phone" state links to its interview, and the responses table says "No response yet",
+    not "No follow-up yet" right below a table of follow-ups."""
+    from datetime import date, timedelta
+
+    from tests.conftest import make_follow_up
+
+    today = date.today()
+    make_follow_up(returnees["caritas-ge"], "m1", state="phone_task")
+    make_follow_up(returnees["caritas-ge"], "m6", opens=today + timedelta(days=150))  # planned for later
+    make_follow_up(returnees["caritas-ge"], "m12", state="closed", opens=today - timedelta(days=60),
+                   closes=today - timedelta(days=30))
+    db.session.commit()
+    browser = browser_for(users["caritas-ge"])
+    page = browser.get("/returnees/GE-C-001").get_data(as_text=True)
+    follow_ups, responses = page.split("<h3>Responses</h3>")[0], page.split("<h3>Responses</h3>")[1]
+    assert 'href="/interviews/GE-C-001/m1">To phone</a>' in follow_ups
+    assert follow_ups.count('class="button" href="/interviews/GE-C-001/m1"') == 1
+    assert "/interviews/GE-C-001/m6" not in page and "/interviews/GE-C-001/m12" not in page
+    assert "No response yet." in responses.split("</table>")[0] and "No follow-up yet" not in page
+    # An analyst reads the case but interviews nobody: no button, no link.
+    assert "/interviews/" not in browser_for(users["analyst"]).get("/returnees/GE-C-001").get_data(as_text=True)
 
 
 def test_rescore_writes_a_new_version_beside_the_old_one_and_activation_switches(app, users, returnees, browser_for):

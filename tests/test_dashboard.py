@@ -284,3 +284,19 @@ def test_page_weight_under_100_kb(app, users, browser_for):
     assert html.status_code == 200
     weight = len(gzip.compress(html.data))
     assert weight < 100 * 1024, weight
+
+
+def test_a_first_start_says_what_comes_first(app, users, orgs, browser_for):
+    """Nothing has come back yet: instead of six empty sections, what to do first (for an
+    administrator, with what is in place so far); a filtered view that finds nothing stays a
+    view of empty sections."""
+    admin = browser_for(users["admin"]).get("/dashboard/").get_data(as_text=True)
+    assert "No figures yet" in admin and 'href="/returnees/import"' in admin and 'href="/admin/plan"' in admin
+    assert "0 returnees" in admin and "6 accounts" in admin
+    assert 'id="caseload"' not in admin and "plotly" not in admin  # no empty sections, no chart library
+    analyst = browser_for(users["analyst"]).get("/dashboard/").get_data(as_text=True)
+    assert "No figures yet" in analyst and 'href="/returnees/import"' not in analyst
+    filtered = browser_for(users["analyst"]).get("/dashboard/?wave=m6").get_data(as_text=True)
+    assert "No figures yet" not in filtered and 'id="caseload"' in filtered
+    outcomes_caseload()
+    assert "No figures yet" not in browser_for(users["admin"]).get("/dashboard/").get_data(as_text=True)

@@ -283,3 +283,56 @@ def test_the_attention_migration_gives_existing_flags_their_items(backend, make_
         assert [tuple(f) for f in flags] == [(1, "asked_to_pay", 1), (1, "no_shelter", None), (2, "no_shelter", None),
                                              (3, "no_shelter", None)]
         db.engine.dispose()
+
+
+ERASURE_REVISION = "0015_erasure"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_erasure_migration_copies_stop_and_start_into_the_consent_history(backend, make_database, tmp_path):
+    """0015: the STOPs and STARTs recorded before (in the audit log only) become consent events,
+    with how each came (a text, the link's page, the carrier); down again, they go."""
+    from datetime import date, datetime
+
+    from alembic.script import ScriptDirectory
+
+    before = ScriptDirectory(str(Path(__file__).resolve().parents[1] / "migrations")).get_revision(
+        ERASURE_REVISION).down_revision
+    app = build_app(make_database(backend), tmp_path)
+    with app.app_context():
+        upgrade(revision=before)
+        audit = sa.table("audit_entries", sa.column("at", sa.DateTime), sa.column("actor", sa.String),
+                         sa.column("action", sa.String), sa.column("object_type", sa.String),
+                         sa.column("object_id", sa.String), sa.column("details", sa.JSON))
+        with db.engine.begin() as conn:
+            insert = _inserter(conn)
+            partner = conn.scalar(sa.text("SELECT id FROM organisations WHERE code = 'caritas'"))
+            now = datetime(2026, 11, 1, 12)
+            for n in (1, 2):
+                insert("returnees", id=n, code=f"R{n}", destination_country="GE", partner_id=partner,
+                       return_date=date(2026, 9, 1), language="ka", preferred_channel="sms", consent_given=True,
+                       consent_sms=True, consent_phone=True, do_not_contact=False, created_at=now, updated_at=now)
+            conn.execute(audit.insert(), [
+                {"at": datetime(2026, 11, 2, 9), "actor": "returnee", "action": "returnee.sms.stop",
+                 "object_type": "returnees", "object_id": "R1", "details": {"via": "sms"}},
+                {"at": datetime(2026, 11, 3, 9), "actor": "returnee", "action": "returnee.sms.start",
+                 "object_type": "returnees", "object_id": "R1", "details": {}},
+                {"at": datetime(2026, 11, 4, 9), "actor": "returnee", "action": "returnee.sms.stop",
+                 "object_type": "returnees", "object_id": "R1", "details": {"via": "link"}},
+                {"at": datetime(2026, 11, 5, 9), "actor": "twilio", "action": "returnee.sms.stop",
+                 "object_type": "returnees", "object_id": "R2", "details": {"via": "Twilio error 21610"}},
+                {"at": datetime(2026, 11, 5, 9), "actor": "cli", "action": "returnee.edit",
+                 "object_type": "returnees", "object_id": "R2", "details": {"fields": ["phone"]}},
+            ])
+        upgrade(revision=ERASURE_REVISION)
+        with db.engine.connect() as conn:
+            events = conn.execute(sa.text("SELECT returnee_id, kind, method, channels, at FROM consent_events "
+                                          "ORDER BY at, id")).all()
+        assert [tuple(e)[:4] for e in events] == [(1, "stop", "sms", ""), (1, "start", "sms", ""),
+                                                 (1, "stop", "link", ""), (2, "stop", "carrier", "")]
+        assert str(events[0].at).startswith("2026-11-02 09:00")
+        downgrade(revision=before)
+        with db.engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM consent_events")) == 0
+            assert "erased_at" not in {c["name"] for c in sa.inspect(conn).get_columns("returnees")}
+        db.engine.dispose()

@@ -298,6 +298,19 @@ def test_pages_are_sent_compressed_and_the_stylesheet_is_cached_by_its_hash(app,
         assert phone.get("/static/css/respond.css?v=000000000000")[2]["Cache-Control"] == "no-cache"
 
 
+def test_the_favicon_is_a_tiny_icon_cached_for_a_week(app, users, browser_for):
+    """Every browser asks for /favicon.ico: a small icon, not a 404 with the staff error page,
+    and not asked for again on every page (for staff too, whose pages are no-store)."""
+    for user in (None, users["admin"]):
+        response = browser_for(user).get("/favicon.ico")
+        assert response.status_code == 200 and response.mimetype == "image/x-icon"
+        body = response.get_data()
+        assert body[:4] == b"\x00\x00\x01\x00" and len(body) < 300  # an ICO, a PNG inside
+        assert body[22:30] == b"\x89PNG\r\n\x1a\n"
+        assert "max-age=604800" in response.headers["Cache-Control"]
+        assert "no-store" not in response.headers["Cache-Control"]
+
+
 def _statements(app, request) -> list[str]:
     """The SQL statements one request runs (an executemany counts once)."""
     from sqlalchemy import event
@@ -337,3 +350,62 @@ def test_a_returnee_page_runs_at_most_three_statements_and_a_saved_page_six(app,
     assert len(saved) <= 6, saved
     db.session.expire_all()
     assert stored_answers(the_response())["income_sources"] == ["work", "family"]
+
+
+def test_an_answer_that_adds_a_question_says_so_and_opens_at_it(app, link):
+    """Without JavaScript a question that depends on an answer of the same page comes once the
+    page is sent: the page comes back saying a question was added, in the returnee's language,
+    at the new question (#added), not at the top of the same page with no word why."""
+    t = translator("ru")
+    phone = Phone(app, link)
+    phone.open()
+    phone.post("/consent", {"choice": "agree"})
+    with app.app_context():
+        token = TOKEN_FIELD.search(phone.page.get_data(as_text=True)).group(1)
+        sent = phone.client.post(f"/s/{link}/health", data={
+            "csrf_token": token, "shown": ["physical_health", "access_care", "medication_needed", "distress"],
+            "physical_health": "3", "access_care": "yes", "medication_needed": "no", "distress": "often",
+            "action": "next"})
+    assert sent.status_code == 302 and sent.location.endswith("/health?added=wants_support#added")
+    page = phone.open(path="/health?added=wants_support").get_data(as_text=True)
+    message = t("A question was added below, based on your answer.")
+    assert message != "A question was added below, based on your answer."  # translated
+    assert page.count('id="added"') == 1
+    # the message stands right before the question that was added, with its answers kept above
+    assert str(escape(message)) in page.split('id="q-wants_support"')[0].split('id="q-distress"')[1]
+    assert stored_answers(the_response())["distress"] == "often"
+    # a page without an added question, or one naming a question not on it, says nothing
+    assert 'id="added"' not in phone.open(path="/health").get_data(as_text=True)
+    assert 'id="added"' not in phone.open(path="/housing?added=wants_support").get_data(as_text=True)
+    # a page sent with nothing new goes on to the next part, as before
+    phone.open(path="/health")
+    assert phone.answer("health", PAGES["health"]).request.path.endswith("/heard")
+
+
+def test_the_returnee_is_given_the_local_partners_contact(app, orgs, link):
+    """The consent page names who asks (the local partner the returnee knows) and gives its
+    contact, as do the end page and the opt-out page: Caritas Georgia's number in Georgia, not
+    the Brussels one; a local partner without a contact falls back to its reintegration partner's."""
+    orgs["caritas"].contact_phone = "+3222293611"
+    orgs["caritas-ge"].contact_phone = "+995322000111"
+    orgs["caritas-ge"].contact_email = "help@caritas-ge.example"
+    db.session.commit()
+    t = translator("ru")
+    phone = Phone(app, link)
+    consent = phone.open().get_data(as_text=True)
+    assert t("These questions come from %(name)s, who supports you after your return.",
+             name="Caritas Georgia") in consent
+    for page in (consent, phone.answer_everything().get_data(as_text=True)):
+        assert t("Questions? Contact %(name)s", name="Caritas Georgia") in page
+        assert 'href="tel:+995322000111"' in page and "mailto:help@caritas-ge.example" in page
+        assert "+3222293611" not in page
+    assert t("Thank you") in page
+
+    returnee = make_returnee(orgs["caritas"], "AM-R-001", orgs["caritas-am"], destination_country="AM",
+                             phone="+37477123400", language="hy")
+    other = Phone(app, link_for(returnee, "m1", utcnow() + timedelta(days=30)))
+    db.session.commit()
+    other.open()
+    page = other.post("/opt-out", {}).get_data(as_text=True)
+    assert translator("hy")("Questions? Contact %(name)s", name="Caritas International") in page
+    assert 'href="tel:+3222293611"' in page  # Caritas Armenia has no contact of its own

@@ -236,9 +236,9 @@ def _database_away(*args, **kwargs):
 
 
 @pytest.mark.parametrize("endpoint, url, language, expected", [
-    ("respond.start", "/s/abc", "ka", "გთხოვთ, სცადოთ ხელახლა რამდენიმე წუთში"),
-    ("respond.module", "/s/abc/housing", "fa-IR", "لطفاً چند دقیقه دیگر دوباره امتحان کنید"),
-    ("returnees.index", "/returnees/", "fr", "Temporairement indisponible"),
+    ("respond.start", "/s/abc", "ka", "სცადეთ ხელახლა რამდენიმე წუთში"),
+    ("respond.module", "/s/abc/housing", "fa-IR", "چند دقیقه بعد دوباره کوشش کنید"),
+    ("returnees.index", "/returnees/", "fr", "Momentanément indisponible"),
     ("api.caseload", "/api/v1/reports/caseload", "en", '"code":503'),
 ])
 def test_a_database_out_of_reach_is_a_503_in_the_reader_s_language(app, users, browser_for, monkeypatch,

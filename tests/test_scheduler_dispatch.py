@@ -756,3 +756,39 @@ def test_two_dispatchers_at_once(app, orgs, sent, monkeypatch):
         assert [e[0] for e in events(follow_up)] == ["invite"]
         own = messages(SmsMessage.follow_up_id == follow_up.id)
         assert [(m.kind, m.status) for m in own] == [("invitation", "sent")]
+
+
+def test_what_waits_for_sending_hours_is_said_on_the_outbox_and_the_plan(orgs, users, browser_for, monkeypatch):
+    """A first start at night: every destination is outside its sending hours, the outbox is
+    empty, and the outbox and the plan page say what waits and until when, in local time and
+    in UTC."""
+    from scheduler.dispatch import held_by_sending_hours
+
+    made = {country: case(orgs, f"{country}-1", local=None, destination_country=country)
+            for country in ("GE", "AF", "SN")}
+    case(orgs, "GE-2", local=None, destination_country="GE")
+    case(orgs, "GE-3", local=None, destination_country="GE", preferred_channel="phone")  # called, not texted
+    plan(PLAN_DAY)
+    evening = datetime(2026, 10, 1, 17, 0, tzinfo=UTC)  # 21:00 Tbilisi, 21:30 Kabul, 17:00 Dakar
+    dispatch(evening)
+    assert follow_up_of(made["SN"]).state == "invited"  # Dakar was in its sending hours
+    # a reminder queued before the night fell in Kabul (a crash, say): held, counted apart
+    db.session.add(SmsMessage(follow_up_id=follow_up_of(made["AF"]).id, returnee_id=made["AF"].id, kind="reminder",
+                              sequence=1, to=made["AF"].phone, body="x", status="queued", created_at=evening))
+    db.session.commit()
+    night = datetime(2026, 10, 1, 23, 0, tzinfo=UTC)  # 03:00 Tbilisi, 02:30 Kabul, 23:00 Dakar
+    held = held_by_sending_hours(night)
+    assert [(h.country, h.invitations, h.reminders, h.opens_at) for h in held] == [
+        ("AF", 1, 1, datetime(2026, 10, 2, 4, 30, tzinfo=UTC)), ("GE", 2, 0, datetime(2026, 10, 2, 5, 0, tzinfo=UTC))]
+    assert held_by_sending_hours(datetime(2026, 10, 2, 12, 0, tzinfo=UTC)) == []  # daytime everywhere
+
+    import monitor.admin.controllers as admin_pages
+    monkeypatch.setattr(admin_pages, "utcnow", lambda: night)
+    browser = browser_for(users["admin"])
+    for page in (browser.get("/admin/outbox"), browser.get("/admin/plan")):
+        text = re.sub(r"\s+", " ", page.get_data(as_text=True))
+        assert page.status_code == 200
+        assert "2 invitations wait for sending hours in Georgia, from 9:00 AM local time, 5:00 AM UTC." in text
+        assert "1 invitation waits for sending hours in Afghanistan, from 9:00 AM local time, 4:30 AM UTC." in text
+        assert "1 reminder waits for sending hours in Afghanistan, from 9:00 AM local time, 4:30 AM UTC." in text
+        assert "Senegal" not in text.split("Waiting for sending hours")[1].split("</ul>")[0]

@@ -1,4 +1,4 @@
-"""The scheduler process (scheduler/runner.py): its two jobs live in the application database and
+"""The scheduler process (scheduler/runner.py): its jobs live in the application database and
 survive a restart without being doubled; the jobs use the injected clock."""
 from __future__ import annotations
 
@@ -49,27 +49,29 @@ def started(app, **options):
 def test_the_jobs_are_stored_in_the_database_once(app, jobs_table):
     scheduler = started(app)
     jobs = jobs_table()
-    assert set(jobs) == {"plan", "dispatch"}
+    assert set(jobs) == {"plan", "dispatch", "retention"}
     assert jobs["plan"]["func"] == "scheduler.runner:run_plan"
     assert jobs["dispatch"]["func"] == "scheduler.runner:run_dispatch"
+    assert jobs["retention"]["func"] == "scheduler.runner:run_retention"
     assert jobs["plan"]["trigger"].interval == timedelta(minutes=60)
     assert jobs["dispatch"]["trigger"].interval == timedelta(seconds=60)
+    assert jobs["retention"]["trigger"].interval == timedelta(hours=24)
     # Both run at once on start (the clock's now), then at their intervals.
     assert jobs["plan"]["next_run_time"] == jobs["dispatch"]["next_run_time"] == MOMENT
     assert jobs["plan"]["stored_next_run_time"] == pytest.approx(MOMENT.timestamp())
     assert (jobs["plan"]["coalesce"], jobs["plan"]["max_instances"]) == (True, 1)
     scheduler.shutdown(wait=False)
 
-    # A restart (another process, the same database): the same two jobs, replaced, not doubled.
+    # A restart (another process, the same database): the same three jobs, replaced, not doubled.
     scheduler = started(app, plan_minutes=30, dispatch_seconds=20)
     jobs = jobs_table()
-    assert sorted(jobs) == ["dispatch", "plan"]
+    assert sorted(jobs) == ["dispatch", "plan", "retention"]
     assert jobs["plan"]["trigger"].interval == timedelta(minutes=30)
     assert jobs["dispatch"]["trigger"].interval == timedelta(seconds=20)
-    assert [job.id for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)] == ["dispatch", "plan"]
+    assert [job.id for job in sorted(scheduler.get_jobs(), key=lambda j: j.id)] == ["dispatch", "plan", "retention"]
     scheduler.shutdown(wait=False)
     with db.engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 2
+        assert conn.execute(sa.text("SELECT count(*) FROM apscheduler_jobs")).scalar() == 3
 
 
 def test_the_jobs_run_with_the_injected_clock(app, orgs, jobs_table):

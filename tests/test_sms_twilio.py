@@ -194,6 +194,9 @@ def test_start_help_and_other_texts(app, orgs, twilio):
     assert stored.body == "I lost my job, please call me" and stored.returnee_id == returnee.id
     raw = db.session.execute(db.text("SELECT body FROM inbound_messages WHERE kind = 'other'")).scalar()
     assert "lost my job" not in raw  # encrypted at rest
+    # STOP and START are in the case's consent history: when, and that the returnee's text said so.
+    events = [(e.kind, e.method, e.recorded_by_id) for e in db.session.get(type(returnee), returnee.id).consent_events]
+    assert events == [("given", "written", None), ("stop", "sms", None), ("start", "sms", None)]
 
 
 @pytest.mark.parametrize("code, outcome, opted_out", [(21610, "opted_out", True), (21211, "unusable_number", False),

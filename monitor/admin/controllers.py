@@ -17,6 +17,7 @@ from monitor.models.types import utcnow
 from monitor.users.operations import UserError, create_user, update_user
 from monitor.auth.operations import account_key, clear_waits
 from monitor.web_input import page_number
+from scheduler.dispatch import held_by_sending_hours
 from scheduler.protocol import RETRY_OUTCOMES, parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
@@ -179,10 +180,12 @@ def plan():
         except IntegrityError:  # the same wave added a moment ago (a second press, another admin)
             db.session.rollback()
             new.code.errors = [_("A wave with this code exists already.")]
-            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
+            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES,
+                                   held=held_by_sending_hours(utcnow()))
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
         return redirect(url_for("admin.plan"))
-    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES)
+    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES,
+                           held=held_by_sending_hours(utcnow()))
 
 
 @require("organisations.manage")
@@ -195,4 +198,33 @@ def outbox():
     audit.record("outbox.view", details={"page": page})
     db.session.commit()
     return render_template("admin/outbox.html", rows=rows[:AUDIT_PAGE_SIZE], page=page,
-                           has_next=len(rows) > AUDIT_PAGE_SIZE)
+                           has_next=len(rows) > AUDIT_PAGE_SIZE, held=held_by_sending_hours(utcnow()))
+
+
+@require("dataprotection.read")
+def data_protection():
+    """For the data-protection officer: what is stored, where, who can see it, how long it is
+    kept, and the erasures and purges done (from the audit log)."""
+    from flask import current_app
+
+    from monitor.access import PERMISSIONS
+    from monitor.admin.dataprotection import INVENTORY
+    from monitor.returnees.erasure import expired_clause
+    from scheduler.clock import Clock
+
+    months = current_app.config["RETENTION_MONTHS"]
+    counts = db.session.execute(select(
+        func.count().filter(Returnee.erased_at.is_(None), Returnee.phone_lookup.is_not(None)),
+        func.count().filter(Returnee.erased_at.is_not(None)),
+    ).select_from(Returnee)).one()
+    due = db.session.scalar(select(func.count()).select_from(Returnee).where(*expired_clause(Clock().today(), months)))
+    page = page_number(request.args)
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(("returnee.erase", "returnee.purge")))
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
+    roles = [(code, codes.ROLES[code]) for code in ("admin", "analyst", "partner")]
+    return render_template("admin/data_protection.html", inventory=INVENTORY, months=months,
+                           with_number=counts[0], erased=counts[1], due=due, entries=entries[:AUDIT_PAGE_SIZE],
+                           page=page, has_next=len(entries) > AUDIT_PAGE_SIZE, audit=audit, roles=roles,
+                           permissions=PERMISSIONS, permission_labels=codes.PERMISSIONS)

@@ -30,10 +30,32 @@ def index():
             shown.append({"section": section, "table": table(section, header, rows), "charts": charts,
                           "csv": url_for("dashboard.download", section=section.key, **query.args())})
     version = db.session.get(ScoringVersion, ScoringVersion.active_number()) if ScoringVersion.active_number() else None
+    # Nothing has come back yet and nothing is filtered: the page says what comes first instead
+    # of six empty sections.
+    first_start = bool(shown) and not any(query.chosen.values()) and not any(
+        item["table"].rows for item in shown[1:]) and not _any_count(shown[0]["table"])
     page = render_template("dashboard/index.html", query=query, shown=shown, scoring=version,
+                           first_start=_first_steps() if first_start else None,
                            data_date=_data_date(query.filter) if query.filter else None,
                            exports=("exports.index" in current_app.view_functions))
     return page, (400 if query.errors else 200)
+
+
+def _any_count(table) -> bool:
+    return any(numeric and text not in ("0", "") for cells, _unreliable in table.rows for text, numeric in cells)
+
+
+def _first_steps() -> dict[str, int]:
+    """What is in place so far, for the first start's checklist (admins only)."""
+    from monitor.access import can
+    from monitor.models import Organisation, User
+
+    if not can(current_user, "organisations.manage"):
+        return {}
+    count = lambda statement: db.session.scalar(statement) or 0  # noqa: E731
+    return {"local_partners": count(select(func.count()).select_from(Organisation).where(Organisation.kind == "local")),
+            "users": count(select(func.count()).select_from(User)),
+            "returnees": count(select(func.count()).select_from(Returnee))}
 
 
 def _data_date(flt):

@@ -149,6 +149,8 @@ def _hover(rows: list[dict]) -> list[str]:
 def caseload_chart(header, rows) -> list[dict]:
     partners = header[1:-1]
     body = [row for row in rows if row[0] not in ("n.a.", "Total")]
+    if not any(_shown(value) and value > 0 for row in body for value in row[1:-1]):
+        return []  # nothing to draw: an empty frame of axes says nothing the table does not
     x = [labels.caseload_label(row[0]) for row in body]
     data = [{"type": "bar", "name": name, "x": x, "y": [_number(row[1 + i]) for row in body],
              "marker": {"color": COLOURS[i % len(COLOURS)]}} for i, name in enumerate(partners)]

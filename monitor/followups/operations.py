@@ -10,7 +10,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from monitor import audit
 from monitor.extensions import db
-from monitor.models import ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, Response, Returnee, SmsMessage, User
+from monitor.models import (
+    ConsentEvent, ContactAttempt, ContactSettings, FollowUp, FollowUpEvent, Response, Returnee, SmsMessage, User,
+)
 from monitor.models.types import utcnow
 from monitor.responses.operations import apply_scores, questionnaire_of, stored_answers
 from scheduler.dispositions import ATTEMPT_OUTCOMES, Facts, final_disposition, recorded
@@ -174,16 +176,24 @@ def opt_out(returnee: Returnee, *, actor: str, via: str, at: datetime | None = N
         return False
     at = at or utcnow()
     returnee.opted_out_at = at
+    db.session.add(ConsentEvent(returnee_id=returnee.id, kind="stop", at=at, channels="", method=stop_method(via)))
     close_open_follow_ups(returnee, "stop", actor=actor, at=at, detail=via)
     audit.record("returnee.sms.stop", returnee, actor=actor, details={"via": via})
     return True
 
 
-def opt_in(returnee: Returnee, *, actor: str) -> bool:
+def stop_method(via: str) -> str:
+    """How a STOP reached us, as a consent event's method: a text, the link's page, the carrier."""
+    return "carrier" if via.startswith("Twilio") else via[:20]
+
+
+def opt_in(returnee: Returnee, *, actor: str, at: datetime | None = None) -> bool:
     """START: contact is possible again from the next wave (closed follow-ups stay closed)."""
     if returnee.opted_out_at is None:
         return False
     returnee.opted_out_at = None
+    db.session.add(ConsentEvent(returnee_id=returnee.id, kind="start", at=at or utcnow(), channels="",
+                                method="sms"))
     audit.record("returnee.sms.start", returnee, actor=actor)
     return True
 

@@ -6,11 +6,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from monitor.extensions import db
 
 from monitor.interviews import controllers
+from monitor.interviews.conditions import describe
+
 
 bp = Blueprint("interviews", __name__, url_prefix="/interviews", template_folder="templates")
 
 bp.add_url_rule("/<code>/<wave>", view_func=controllers.interview, methods=["GET", "POST"])
 bp.add_url_rule("/<code>/<wave>/correct", view_func=controllers.correct, methods=["GET", "POST"])
+
+
+@bp.context_processor
+def skip_logic_in_words():
+    return {"condition_text": describe}
 
 
 @bp.errorhandler(StaleDataError)

@@ -140,6 +140,9 @@ def correct(code: str, wave: str):
     follow_up = followups.follow_up_for(returnee, wave)
     if follow_up is None:
         abort(404)
+    if returnee.erased_at is not None:  # its free text and reasons are gone; none come back
+        flash(_("This case was erased: it cannot be changed, and nobody contacts the returnee again."), "error")
+        return redirect(url_for("returnees.detail", code=code))
     response = operations.find_response(follow_up)
     if response is None or not corrections.correctable(response):
         flash(_("Only a closed interview that kept its answers can be corrected; an open one is continued "

@@ -1,4 +1,4 @@
-from flask import current_app, redirect, request, session, url_for
+from flask import current_app, redirect, request, send_from_directory, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -36,3 +36,13 @@ def health():
         current_app.logger.warning("health check: database unreachable (%s)", type(error).__name__)
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}
+
+
+FAVICON_MAX_AGE = 7 * 24 * 3600
+
+
+def favicon():
+    """The tab's icon (172 bytes, tools/make_favicon.py), asked for by every browser at this
+    address: cached for a week, never the error page."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/x-icon",
+                               max_age=FAVICON_MAX_AGE)

@@ -44,6 +44,13 @@ class Organisation(db.Model):
         return self if self.parent is None else self.parent
 
     @property
+    def public_contact(self) -> tuple[str, str | None, str | None]:
+        """(name, phone, e-mail) a returnee may turn to: this organisation's public contact (a
+        local partner's, in the returnee's country), else its reintegration partner's."""
+        owner = self if (self.contact_phone or self.contact_email) else self.reintegration_partner
+        return owner.name, owner.contact_phone, owner.contact_email
+
+    @property
     def signature(self) -> str:
         return self.sender_name or self.reintegration_partner.sender_name or self.name
 

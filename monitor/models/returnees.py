@@ -33,10 +33,11 @@ class Returnee(db.Model):
     language: Mapped[str] = mapped_column(String(8))  # codes.RETURNEE_LANGUAGES
     preferred_channel: Mapped[str] = mapped_column(String(8))  # codes.CHANNELS
 
-    # Identity, encrypted at rest. phone_lookup is a keyed hash to find a case by number.
+    # Identity, encrypted at rest. phone_lookup is a keyed hash to find a case by number
+    # (`info` names its source column: `monitor rotate-key` recomputes it under the new key).
     name: Mapped[str | None] = mapped_column(EncryptedText)
     phone: Mapped[str | None] = mapped_column(EncryptedText)  # E.164
-    phone_lookup: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_lookup: Mapped[str | None] = mapped_column(String(64), index=True, info={"blind_index_of": "phone"})
 
     # Current consent; the history is in ConsentEvent.
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -54,6 +55,10 @@ class Returnee(db.Model):
     # The number does not work (Twilio 21211/21614, or staff: "wrong number"): not used for any
     # wave until it is changed.
     phone_unusable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The case's identity was erased (`monitor erase`, the admin's button, or the retention
+    # period's end: monitor/returnees/erasure.py): name, number, texts and notes are gone, the
+    # pseudonymous case and its outcomes stay, and nobody contacts it again by any channel.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -93,6 +98,8 @@ class Returnee(db.Model):
     def refusal(self) -> str | None:
         """Why this returnee may not be contacted by any channel (a reason of
         scheduler/dispositions.py), or None."""
+        if self.erased_at is not None:
+            return "erased"
         if self.consent_given and self.consent_withdrawn_at is not None:
             return "withdrew"
         if not self.consent_given and self.consent_recorded_at is not None:
@@ -118,7 +125,7 @@ class Returnee(db.Model):
     @classmethod
     def refusal_clause(cls):
         """SQL twin of `refusal is not None`."""
-        return or_(and_(cls.consent_given, cls.consent_withdrawn_at.is_not(None)),
+        return or_(cls.erased_at.is_not(None), and_(cls.consent_given, cls.consent_withdrawn_at.is_not(None)),
                    and_(not_(cls.consent_given), cls.consent_recorded_at.is_not(None)),
                    cls.do_not_contact, cls.opted_out_at.is_not(None))
 
@@ -148,17 +155,20 @@ class ReturneeVulnerability(db.Model):
 
 
 class ConsentEvent(db.Model):
-    """Every change of consent: given (for which channels, how) or withdrawn, when, by whom."""
+    """Every change of consent: given (for which channels), refused, withdrawn, STOP and START;
+    when, how it was recorded (`method`: codes.CONSENT_METHODS) and by whom (a staff member, or
+    nobody: the returnee's own text or page, the carrier, an import)."""
 
     __tablename__ = "consent_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     returnee_id: Mapped[int] = mapped_column(ForeignKey("returnees.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(20))  # given, withdrawn, refused
+    kind: Mapped[str] = mapped_column(String(20))  # codes.CONSENT_EVENTS: given, refused, withdrawn, stop, start
     channels: Mapped[str] = mapped_column(String(40), default="")  # space-separated CONSENT_CHANNELS
     method: Mapped[str | None] = mapped_column(String(20))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
 
     returnee: Mapped[Returnee] = relationship(back_populates="consent_events")
+    recorded_by: Mapped["User | None"] = relationship()  # noqa: F821 (monitor.models.users)

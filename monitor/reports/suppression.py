@@ -5,8 +5,10 @@ from fewer respondents than the threshold is shown as `<5` (`<threshold`). Secon
 (shown as `x`: the cell is not small, it is hidden so that a small one cannot be worked out),
 in a table with totals: a row or column with exactly one suppressed cell gets its smallest other
 non-zero cell suppressed too (ties: the first column, then the first row), repeated until no line
-has a single suppressed cell, so no suppressed value can be recomputed from a total. Totals are
-never suppressed. A rate whose numerator (or whose denominator) is suppressed is suppressed.
+has a single suppressed cell, so no suppressed value can be recomputed from a total. A total is a
+count like any other: a small one is suppressed too (a total of 2 is a group of two people), and
+the totals take part in the lines secondary suppression checks. A rate whose numerator (or whose
+denominator) is suppressed is suppressed.
 """
 from __future__ import annotations
 
@@ -56,9 +58,10 @@ def hidden_cells(cells: Sequence[Sequence[float]], threshold: int, *, rows_have_
 
 def suppress_table(rows: list[list], threshold: int, *, label_columns: int = 1, total_rows: int = 1) -> list[list]:
     """A table of label columns, count columns and a last total column, its last `total_rows`
-    rows totals (the caseload): the cells suppressed, the totals shown."""
-    body = rows[:len(rows) - total_rows]
-    grid = [row[label_columns:-1] for row in body]
+    rows totals (the caseload): cells and totals suppressed alike. Each row with its total and
+    each column with its total is a line (cells adding up to the last), so the totals are cells of
+    the grid `hidden_cells` reads."""
+    grid = [row[label_columns:] for row in rows]
     hidden = hidden_cells(grid, threshold)
     out = [list(row) for row in rows]
     for i, j in hidden:

@@ -2,7 +2,7 @@
 page, in the returnee's language, with no JavaScript and no personal data on the page."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 
 from monitor.extensions import db
 from monitor.followups import operations as followups
@@ -20,7 +20,9 @@ def _language(link, response=None) -> str:
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         session[f"lang-{link.id}"] = chosen
-    return session.get(f"lang-{link.id}") or (response.language if response else link.returnee.language)
+    # Kept for an error page later in the request (monitor/respond/errors.py).
+    g.returnee_language = session.get(f"lang-{link.id}") or (response.language if response else link.returnee.language)
+    return g.returnee_language
 
 
 def _page(template: str, t, status: int = 200, **context):
@@ -57,7 +59,9 @@ def start(token: str):
     link, _follow_up, response, t = opened
     if link.consent_answered_at is None or response is None:
         questionnaire = registry.current()
-        return _page("consent.html", t, questionnaire=questionnaire)
+        # Who asks: the partner the returnee knows (the local one, in their country).
+        return _page("consent.html", t, questionnaire=questionnaire,
+                     partner=link.returnee.local_partner or link.returnee.partner)
     return redirect(url_for("respond.module", token=token, module=_resume_module(response)))
 
 
@@ -92,7 +96,9 @@ def opt_out(token: str):
             db.session.commit()
 
     followups.retrying_stale(record)
-    return _page("closed.html", translator(_language(link)), 200, reason="opted_out", partner=None)
+    returnee = db.session.get(Returnee, link.returnee_id)
+    return _page("closed.html", translator(_language(link)), 200, reason="opted_out",
+                 partner=returnee.local_partner or returnee.partner)
 
 
 def _modules(response):
@@ -147,11 +153,13 @@ def module(token: str, module: str):
         if going_back:
             db.session.commit()
             return redirect(url_for("respond.module", token=token, module=codes[max(index - 1, 0)]))
+        added = next((item.code for item in items if item.code in new_questions), None)
         if not errors and new_questions:
             # Post/redirect/get: the page comes back with its new questions, and the phone's
-            # back button never lands on a form submission.
+            # back button never lands on a form submission. It says that a question was added
+            # and opens at it (#added), rather than at the top of the same page, unexplained.
             db.session.commit()
-            return redirect(url_for("respond.module", token=token, module=module))
+            return redirect(url_for("respond.module", token=token, module=module, added=added, _anchor="added"))
         if not errors:
             response.reached_module = _further(codes, response.reached_module, module)
             if index + 1 < len(codes):
@@ -163,8 +171,9 @@ def module(token: str, module: str):
     else:
         items = page_items(questionnaire, current, answers)
         states = {item.code: form_state(item, answers) for item in items}
+        added = request.args.get("added")
     return _page("module.html", t, questionnaire=questionnaire, module=current, items=items, states=states,
-                 errors=errors, index=index, total=len(codes),
+                 errors=errors, index=index, total=len(codes), added=added,
                  previous=codes[index - 1] if index else None, status=422 if errors else 200)
 
 

@@ -12,3 +12,4 @@ bp.add_url_rule("/<code>/edit", view_func=controllers.edit, methods=["GET", "POS
 bp.add_url_rule("/<code>/consent", view_func=controllers.record_consent, methods=["POST"])
 bp.add_url_rule("/<code>/consent/withdraw", view_func=controllers.withdraw_consent, methods=["POST"])
 bp.add_url_rule("/<code>/do-not-contact", view_func=controllers.do_not_contact, methods=["POST"])
+bp.add_url_rule("/<code>/erase", view_func=controllers.erase, methods=["POST"])

@@ -9,12 +9,14 @@ from sqlalchemy import func, or_, select
 from monitor import audit, codes, formatting
 from monitor.access import can, get_returnee_or_404, require, visible_organisations, visible_returnees
 from monitor.extensions import cipher, db
-from monitor.models import FollowUp, Response, Returnee
+from monitor.models import AttentionItem, FollowUp, Response, Returnee
+from monitor.models.types import utcnow
+from monitor.followups import operations as followups
 from monitor.responses import corrections
 from monitor.responses.operations import questionnaire_of
-from monitor.returnees import operations
+from monitor.returnees import erasure, operations
 from monitor.returnees.forms import (
-    ConsentForm, DoNotContactForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
+    ConsentForm, DoNotContactForm, EraseForm, FilterForm, ImportForm, ReturneeForm, WithdrawConsentForm, country_choices,
 )
 from monitor.returnees.importing import import_returnees
 from monitor.returnees.parsing import InvalidValue, parse_phone
@@ -28,9 +30,14 @@ PAGE_SIZE = 50
 def index():
     organisations = db.session.scalars(visible_organisations(current_user)).all()
     form = FilterForm(request.args)
-    form.country.choices = [("", "—")] + country_choices()
+    present = db.session.scalars(visible_returnees(current_user).with_only_columns(Returnee.destination_country)
+                                 .distinct()).all()
+    form.country.choices = [("", "—")] + country_choices(present)
     form.organisation.choices = [("", "—")] + [(str(o.id), o.name) for o in organisations]
     form.channel.choices = [("", "—")] + [(c, str(label)) for c, label in codes.CHANNELS.items()]
+    sees_needs = can(current_user, "worklist.use")  # red flags are for those who act on them
+    if not sees_needs:
+        form.status.choices = [c for c in form.status.choices if c[0] != "needs_attention"]
 
     stmt = visible_returnees(current_user)
     q = (form.q.data or "").strip()
@@ -52,6 +59,13 @@ def index():
         stmt = stmt.where(Returnee.consent_withdrawn_at.is_not(None))
     elif status == "do_not_contact":
         stmt = stmt.where(Returnee.do_not_contact)
+    elif status == "erased":
+        stmt = stmt.where(Returnee.erased_at.is_not(None))
+    elif status in ("planned", "invited", "reminded", "phone_task"):
+        stmt = stmt.where(select(FollowUp.id).where(FollowUp.returnee_id == Returnee.id, FollowUp.state == status)
+                          .exists())
+    elif status == "needs_attention" and sees_needs:
+        stmt = stmt.where(_open_needs().where(Response.returnee_id == Returnee.id).exists())
 
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     page = page_number(request.args)
@@ -59,8 +73,32 @@ def index():
         stmt.order_by(Returnee.return_date.desc(), Returnee.code).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     ).all()
     args = {k: v for k, v in request.args.items() if k != "page"}
+    ids = [r.id for r in returnees]
+    current, needs = {}, {}  # the current follow-up and the open needs of each case on the page
+    if ids:
+        for follow_up in db.session.scalars(select(FollowUp).where(FollowUp.returnee_id.in_(ids))
+                                            .order_by(FollowUp.window_opens, FollowUp.id)):
+            current[follow_up.returnee_id] = _current(current.get(follow_up.returnee_id), follow_up)
+    if ids and sees_needs:
+        needs = dict(db.session.execute(_open_needs().with_only_columns(Response.returnee_id, func.count())
+                                        .where(Response.returnee_id.in_(ids)).group_by(Response.returnee_id)).all())
     return render_template("returnees/index.html", form=form, returnees=returnees, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=args)
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), args=args, current=current,
+                           needs=needs)
+
+
+def _open_needs():
+    """Needs-attention items still open, with their response (whose returnee_id they belong to)."""
+    return (select(AttentionItem.id).join(Response, Response.id == AttentionItem.response_id)
+            .where(AttentionItem.closed_at.is_(None)))
+
+
+def _current(chosen: FollowUp | None, follow_up: FollowUp) -> FollowUp:
+    """A case's current follow-up, given in window order: the first one still open, else the
+    last one closed."""
+    if chosen is not None and chosen.state != "closed":
+        return chosen
+    return follow_up
 
 
 def _search_clause(q: str):
@@ -68,7 +106,7 @@ def _search_clause(q: str):
     clause = Returnee.code.ilike(q.replace("%", r"\%").replace("_", r"\_") + "%", escape="\\")
     if q.startswith("+") and can(current_user, "returnees.contact"):
         try:
-            clause = or_(clause, Returnee.phone_lookup == cipher.lookup_hash(parse_phone(q, None)))
+            clause = or_(clause, Returnee.phone_lookup.in_(cipher.lookup_hashes(parse_phone(q, None))))
         except InvalidValue:
             pass
     return clause
@@ -89,13 +127,51 @@ def _render_detail(returnee: Returnee, show_contact: bool):
     items = [item for response in responses for item in response.attention_items]
     items = (sorted((i for i in items if i.is_open), key=lambda i: i.opened_at)
              + sorted((i for i in items if not i.is_open), key=lambda i: i.closed_at, reverse=True))
+    # An interview is offered for the follow-ups open now (window open, not closed), as on the work
+    # list; never for a wave planned for later, nor when the returnee refused contact.
+    today = utcnow().date()
+    interviewable = {f.id for f in follow_ups if f.state != "closed" and f.window_opens <= today <= f.window_closes
+                     and returnee.refusal is None and can(current_user, "returnees.edit")}
     return render_template(
         "returnees/detail.html", returnee=returnee, show_contact=show_contact, responses=responses,
-        follow_ups=follow_ups, attention_items=items,
+        follow_ups=follow_ups, attention_items=items, interviewable=interviewable,
         correctable={r.id for r in responses if corrections.correctable(r)},
         histories={r.id: _readable_history(r) for r in responses},
         consent_form=ConsentForm(prefix="consent"), withdraw_form=WithdrawConsentForm(prefix="withdraw"),
-        dnc_form=DoNotContactForm(prefix="dnc"))
+        dnc_form=DoNotContactForm(prefix="dnc"), erase_form=EraseForm(prefix="erase", code=returnee.code))
+
+
+def _erased(returnee: Returnee) -> bool:
+    """An erased case changes no more: its identity and consent cannot come back."""
+    if returnee.erased_at is not None:
+        flash(_("This case was erased: it cannot be changed, and nobody contacts the returnee again."), "error")
+        return True
+    return False
+
+
+@require("returnees.erase")
+def erase(code: str):
+    returnee = get_returnee_or_404(current_user, code)
+    form = EraseForm(prefix="erase", code=returnee.code)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(url_for("returnees.detail", code=code))
+    returnee_id, with_answers = returnee.id, form.with_answers.data
+
+    def erase_once():
+        done = erasure.erase_returnee(db.session.get(Returnee, returnee_id), reason=form.reason.data.strip(),
+                                      with_answers=with_answers, user=current_user)
+        db.session.commit()
+        return done
+
+    done = followups.retrying_stale(erase_once)
+    if done.erased or done.responses:
+        flash(_("The case's identity was erased.") if done.erased else _("The case's answers were deleted."), "success")
+    else:
+        flash(_("This case was erased before."), "info")
+    return redirect(url_for("returnees.detail", code=code))
 
 
 def _readable_history(response: Response) -> list[tuple[corrections.Correction, list[tuple[str, str, str]]]]:
@@ -126,6 +202,8 @@ def reveal_contact(code: str):
 @require("returnees.edit")
 def edit(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     admin = current_user.role == "admin"
     organisations = db.session.scalars(visible_organisations(current_user)).all()
     form = ReturneeForm(obj=returnee, organisations=organisations, show_organisations=admin,
@@ -147,6 +225,8 @@ def edit(code: str):
 @require("returnees.edit")
 def record_consent(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     form = ConsentForm(prefix="consent")
     if form.validate_on_submit():
         operations.give_consent(returnee, form.channels.data, form.method.data, user=current_user,
@@ -165,6 +245,8 @@ def record_consent(code: str):
 @require("returnees.edit")
 def withdraw_consent(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     form = WithdrawConsentForm(prefix="withdraw")
     if form.validate_on_submit():
         if operations.withdraw_consent(returnee, "verbal", user=current_user):
@@ -180,6 +262,8 @@ def withdraw_consent(code: str):
 @require("returnees.edit")
 def do_not_contact(code: str):
     returnee = get_returnee_or_404(current_user, code)
+    if _erased(returnee):
+        return redirect(url_for("returnees.detail", code=code))
     form = DoNotContactForm(prefix="dnc")
     if form.validate_on_submit():
         value = request.form.get("value") == "1"

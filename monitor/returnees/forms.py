@@ -23,9 +23,14 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def country_choices() -> list[tuple[str, str]]:
+def country_choices(present=None) -> list[tuple[str, str]]:
+    """Countries by name in the user's language, in alphabetical order: every country (a form
+    that sets one), or only the codes in `present` (a filter: the countries of the caseload)."""
     territories = Locale.parse(str(get_locale())).territories
-    names = [(c.alpha_2, territories.get(c.alpha_2, c.name)) for c in pycountry.countries]
+    if present is None:
+        names = [(c.alpha_2, territories.get(c.alpha_2, c.name)) for c in pycountry.countries]
+    else:
+        names = [(code, territories.get(code, code)) for code in present if code]
     return sorted(names, key=lambda pair: _collation_key(pair[1]))
 
 
@@ -133,6 +138,26 @@ class DoNotContactForm(FlaskForm):
     pass
 
 
+class EraseForm(FlaskForm):
+    """Erasing a case's identity: irreversible, so the reason is stated and the code typed."""
+
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("State the reason for the erasure.")),
+                                                   Length(max=200)], render_kw={"dir": "auto"},
+                         description=_l("Written to the audit log, for example: request of the returnee under "
+                                        "the GDPR. No names or phone numbers here."))
+    with_answers = BooleanField(_l("Delete the answers too (the outcome of each follow-up stays)"))
+    confirm_code = StringField(_l("Type the case's code to confirm"), validators=[DataRequired(
+        _l("Type the case's code to confirm."))], render_kw={"autocomplete": "off", "dir": "ltr"})
+
+    def __init__(self, *args, code: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.code = code
+
+    def validate_confirm_code(self, field):
+        if (field.data or "").strip().upper() != self.code.upper():
+            raise ValidationError(_l("Type the case's code to confirm."))
+
+
 class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a file."))])
     dry_run = BooleanField(_l("Only check the file, write nothing"), default=True)
@@ -147,6 +172,10 @@ class FilterForm(FlaskForm):
     country = SelectField(_l("Country"))
     organisation = SelectField(_l("Partner"))
     channel = SelectField(_l("Channel"))
+    # Consent, then where the case's follow-ups stand, then red flags waiting for a person.
     status = SelectField(_l("Status"), choices=[
         ("", "—"), ("contactable", _l("May be contacted")), ("no_consent", _l("No consent")),
-        ("withdrawn", _l("Consent withdrawn")), ("do_not_contact", _l("Do not contact"))])
+        ("withdrawn", _l("Consent withdrawn")), ("do_not_contact", _l("Do not contact")), ("erased", _l("Erased")),
+        ("planned", _l("Follow-up planned")), ("invited", codes.FOLLOW_UP_STATES["invited"]),
+        ("reminded", codes.FOLLOW_UP_STATES["reminded"]), ("phone_task", codes.FOLLOW_UP_STATES["phone_task"]),
+        ("needs_attention", _l("Needs attention"))])

@@ -116,6 +116,10 @@ def _validate(line, raw, organisations, existing, today) -> tuple[_Row | None, l
         values["partner_id"] = partner.id
 
     stored = existing.get(raw["code"].strip())
+    if stored is not None and stored.erased_at is not None:
+        # An erased identity never comes back, whatever the case file says.
+        return None, [_("case %(code)s was erased on %(date)s: the import does not bring its identity back",
+                        code=stored.code, date=formatting.day(stored.erased_at))]
     local_code = raw.get("local_partner", "").strip().lower()
     if not local_code and stored is not None and stored.local_partner is not None and partner is not None \
             and "partner_id" in values and stored.local_partner.parent_id != partner.id:

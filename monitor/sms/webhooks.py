@@ -87,7 +87,7 @@ def inbound():
     def handle():  # again, from the start, if a follow-up moved meanwhile: a STOP is never lost
         if db.session.scalar(select(InboundMessage.id).where(InboundMessage.provider_id == sid)):
             return None
-        returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup == lookup)
+        returnees = db.session.scalars(select(Returnee).where(Returnee.phone_lookup.in_(cipher.lookup_hashes(sender)))
                                        .order_by(Returnee.id)).all()
         now = utcnow()
         db.session.add(InboundMessage(provider_id=sid, returnee_id=returnees[0].id if returnees else None,
@@ -96,7 +96,7 @@ def inbound():
             if kind == "stop":  # no contact by any channel any more: open follow-ups close as refusals
                 opt_out(returnee, actor="returnee", via="sms", at=now)
             elif kind == "start":
-                opt_in(returnee, actor="returnee")
+                opt_in(returnee, actor="returnee", at=now)
         db.session.commit()
         return returnees
 
@@ -107,4 +107,7 @@ def inbound():
         return _twiml(None)
     returnee = returnees[0]
     partner = returnee.local_partner or returnee.partner
-    return _twiml(reply_text(kind, returnee.language, partner.signature, partner.reintegration_partner.contact_phone))
+    # The partner's own number, in the returnee's country, before the reintegration partner's.
+    _name, phone, _email = partner.public_contact
+    return _twiml(reply_text(kind, returnee.language, partner.signature,
+                             phone or partner.reintegration_partner.contact_phone))
