@@ -250,7 +250,7 @@ def _init_errors(app: Flask) -> None:
         if on_returnee_page():
             answer = returnee_error_page(503, database=False)  # "try again; what you sent before is saved"
         elif request.blueprint == "sms":
-            answer = "", 503  # Twilio sends the webhook again later
+            answer = "", 503  # Twilio's fallback URL, if set; a STOP missed still comes back as error 21610
         else:
             answer = page(503, _("Temporarily unavailable"),
                           _("The service is unavailable for a moment (maintenance or the database). "
