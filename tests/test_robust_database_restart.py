@@ -261,3 +261,10 @@ def test_a_statement_the_database_refuses_is_still_a_500_not_a_503(app, users, b
     with app.app_context():
         response = browser_for(users["admin"]).client.get("/returnees/")
     assert response.status_code == 500
+
+
+def test_a_webhook_while_the_database_is_away_is_a_bare_503(app, monkeypatch):
+    monkeypatch.setitem(app.view_functions, "sms.inbound", _database_away)
+    with app.app_context():
+        response = app.test_client().post("/sms/twilio/inbound", data={"MessageSid": "SM1", "Body": "STOP"})
+    assert response.status_code == 503 and response.get_data() == b""
