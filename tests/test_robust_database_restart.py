@@ -264,7 +264,10 @@ def test_a_statement_the_database_refuses_is_still_a_500_not_a_503(app, users, b
 
 
 def test_a_webhook_while_the_database_is_away_is_a_bare_503(app, monkeypatch):
-    monkeypatch.setitem(app.view_functions, "sms.inbound", _database_away)
-    with app.app_context():
-        response = app.test_client().post("/sms/twilio/inbound", data={"MessageSid": "SM1", "Body": "STOP"})
+    from tests.test_sms_twilio import PUBLIC, TOKEN, signed_post
+
+    monkeypatch.setitem(app.config, "TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", PUBLIC)
+    monkeypatch.setattr("monitor.sms.webhooks.retrying_stale", _database_away)
+    response = signed_post(app, "/sms/twilio/inbound", {"MessageSid": "SM1", "From": "+995555123456", "Body": "STOP"})
     assert response.status_code == 503 and response.get_data() == b""
