@@ -12,6 +12,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -222,6 +224,41 @@ def _init_errors(app: Flask) -> None:
         db.session.rollback()
         return page(409, _("Changed meanwhile"),
                     _("Someone or something changed this record while you were saving. Reload the page and try again."))
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def database_error(error: Exception):
+        if isinstance(error, DBAPIError) and not (isinstance(error, (OperationalError, InterfaceError))
+                                                  or error.connection_invalidated):
+            return server_error(error)  # a fault of the statement, not of the connection
+        return database_unavailable(error)
+
+    def database_unavailable(error: Exception):
+        # The database is out of reach (restarting, failing over, the pool exhausted): a clear
+        # "try again", never a traceback. Whatever this request was saving is not saved (its
+        # transaction never committed); whatever was saved before is kept. The pool's pre-ping
+        # replaces the dead connections once the database is back.
+        app.logger.warning("database unavailable: %s", type(getattr(error, "orig", None) or error).__name__)
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001  (the connection is gone; the session is reset below)
+            pass
+        db.session.remove()
+        # Nothing below may reach for the database again: no user loaded from it for the page.
+        from flask import g
+        g._login_user = login_manager.anonymous_user()
+        if on_returnee_page():
+            answer = returnee_error_page(503, database=False)  # "try again; what you sent before is saved"
+        elif request.blueprint == "sms":
+            answer = "", 503  # Twilio's fallback URL, if set; a STOP missed still comes back as error 21610
+        else:
+            answer = page(503, _("Temporarily unavailable"),
+                          _("The service is unavailable for a moment (maintenance or the database). "
+                            "Try again in a few minutes."))
+        response = app.make_response(answer)
+        response.headers["Retry-After"] = "30"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

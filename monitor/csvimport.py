@@ -95,9 +95,11 @@ def open_table(data: bytes):
         raise InvalidValue(_("the file is empty"))
     stream.seek(0)
     reader = csv.reader(stream, delimiter=delimiter(first_line), strict=True)
-    header = next(reader)
-    while not any(cell.strip() for cell in header):  # blank lines before the header
-        header = next(reader)
+    # Blank lines before the header are skipped; a file of nothing but separators and blanks is
+    # empty (not a StopIteration out of the import).
+    header = next((row for row in reader if any(cell.strip() for cell in row)), None)
+    if header is None:
+        raise InvalidValue(_("the file is empty"))
     header = [h.strip().lower() for h in header]
     while header and not header[-1]:  # Excel's trailing empty columns
         header.pop()

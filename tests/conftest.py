@@ -13,6 +13,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from hypothesis import HealthCheck, settings
 from sqlalchemy import select
 
 from monitor import create_app
@@ -23,6 +24,17 @@ PASSWORD = "correct horse battery"
 # Rows the migrations insert (the default follow-up plan, the first scoring version, the two
 # reintegration partners): put back with their ids after each test.
 REFERENCE_TABLES = ("waves", "contact_settings", "scoring_versions", "organisations")
+
+
+# Property-based tests (tests/test_robust_*.py): a fixed number of examples drawn the same way on
+# every run, so the suite stays fast and a failure repeats. Each example is a request or an import
+# against a real database; the `app` fixture's database is shared by a test's examples.
+settings.register_profile("suite", derandomize=True, max_examples=20, deadline=None, database=None,
+                          print_blob=True, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
+# HYPOTHESIS_PROFILE=thorough: many more examples, drawn at random, for hunting bugs by hand.
+settings.register_profile("thorough", parent=settings.get_profile("suite"), derandomize=False, max_examples=400)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 def _in_ci() -> bool:

@@ -172,6 +172,11 @@ def _phone_at(server, token):
     return opener, csrf
 
 
+def _shown(answers) -> list[str]:
+    """The items a page of `answers` shows (rank and "came first" fields belong to their item)."""
+    return sorted({name.split("__")[0] for name in answers})
+
+
 def _answers_of(item):
     from monitor.models import ResponseAnswer
 
@@ -210,7 +215,7 @@ def test_the_last_page_sent_twice_at_once_completes_once_and_thanks_both(app, or
     modules = list(PAGES)
     for module in modules[:-1]:
         answers = PAGES[module]
-        body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": list(answers), **answers},
+        body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": _shown(answers), **answers},
                                       doseq=True).encode()
         try:
             opener.open(f"{server}/s/{token}/{module}", data=body)
@@ -228,3 +233,88 @@ def test_the_last_page_sent_twice_at_once_completes_once_and_thanks_both(app, or
     assert closes == 1
     page = opener.open(f"{server}/s/{token}").read().decode()
     assert "Thank you" in page
+
+
+def _devices(server, token, count):
+    """`count` browsers of their own (the link opened on a phone and a laptop...), the first having
+    given consent: [(opener, CSRF token)]."""
+    first = _phone_at(server, token)
+    return [first] + [_opened(f"{server}/s/{token}/housing") for _ in range(count - 1)]
+
+
+def _all_at_once(presses) -> list[int]:
+    """[(opener, url, body)] sent all at once, each from its own thread; the statuses."""
+    statuses, barrier = [], threading.Barrier(len(presses))
+
+    def press(opener, url, body):
+        barrier.wait()
+        try:
+            statuses.append(opener.open(url, data=body).status)
+        except urllib.error.HTTPError as answer:
+            statuses.append(answer.code)
+
+    threads = [threading.Thread(target=press, args=presses[n]) for n in range(len(presses))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_one_page_sent_with_different_answers_from_several_devices_keeps_one_set(app, orgs, server):
+    returnee = make_returnee(orgs["caritas"], "GE-D-004", orgs["caritas-ge"], language="en")
+    token = link_for(returnee, "m1")
+    db.session.commit()
+    sets = [{"housing_situation": "rented", "housing_can_stay": "yes", "housing_basic_needs": "partly"},
+            {"housing_situation": "family", "housing_can_stay": "no", "housing_basic_needs": "yes"},
+            {"housing_situation": "own", "housing_can_stay": "dont_know", "housing_basic_needs": "no"}]
+    presses = []
+    for n, (opener, csrf) in enumerate(_devices(server, token, 3) * 4):
+        answers = sets[n % 3]
+        body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": list(answers), **answers},
+                                      doseq=True).encode()
+        presses.append((opener, f"{server}/s/{token}/housing", body))
+    statuses = _all_at_once(presses)
+    assert all(status in (200, 302) for status in statuses), sorted(statuses)
+    stored = {item: _answers_of(item) for item in sets[0]}
+    assert {item: codes[0] for item, codes in stored.items()} in sets, stored  # one press's set, not a mix
+    assert all(len(codes) == 1 for codes in stored.values()), stored
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_the_last_page_from_several_devices_at_once_completes_once(app, orgs, server):
+    from monitor.models import AuditEntry, ResponseAnswer
+    from tests.test_respond import PAGES
+
+    returnee = make_returnee(orgs["caritas"], "GE-D-005", orgs["caritas-ge"], language="en")
+    token = link_for(returnee, "m1")
+    db.session.commit()
+    devices = _devices(server, token, 3)
+    opener, csrf = devices[0]
+    modules = list(PAGES)
+    for module in modules[:-1]:
+        answers = PAGES[module]
+        body = urllib.parse.urlencode({"csrf_token": csrf, "action": "next", "shown": _shown(answers), **answers},
+                                      doseq=True).encode()
+        try:
+            opener.open(f"{server}/s/{token}/{module}", data=body)
+        except urllib.error.HTTPError as answer:
+            assert answer.code == 302 and not answer.headers["Location"].endswith(f"/{module}"), module
+    last = PAGES[modules[-1]]
+    presses = [(device, f"{server}/s/{token}/{modules[-1]}",
+                urllib.parse.urlencode({"csrf_token": device_csrf, "action": "next", "shown": list(last), **last},
+                                       doseq=True).encode())
+               for device, device_csrf in devices * 4]
+    statuses = _all_at_once(presses)
+    assert all(status in (200, 302) for status in statuses), sorted(statuses)
+    db.session.expire_all()
+    follow_up = db.session.scalar(select(FollowUp))
+    assert follow_up.disposition == "1.1"
+    count = lambda query: db.session.scalar(select(func.count()).select_from(query))  # noqa: E731
+    assert count(select(Response).subquery()) == 1
+    assert count(select(FollowUpEvent).where(FollowUpEvent.transition == "close").subquery()) == 1
+    assert count(select(AuditEntry).where(AuditEntry.action == "response.complete").subquery()) == 1
+    for item in last:
+        assert count(select(ResponseAnswer).where(ResponseAnswer.item == item).subquery()) == 1, item
+    for device, _csrf in devices:  # every device is thanked
+        assert "Thank you" in device.open(f"{server}/s/{token}").read().decode()

@@ -22,15 +22,18 @@ def _best_match() -> str:
     return accepted.replace("-", "_")
 
 
-def returnee_language() -> str:
+def returnee_language(*, database: bool = True) -> str:
     """The language the returnee reads their pages in: as chosen on the page, else their link's
-    (the page's own choice when it got that far), else their browser's."""
+    (the page's own choice when it got that far), else their browser's. Without `database` (it
+    is out of reach) the link is not looked up."""
     if g.get("returnee_language"):
         return g.returnee_language
     chosen = request.args.get("lang")
     if chosen in LANGUAGES:
         return chosen
     token = request.path.split("/")[2] if request.path.count("/") >= 2 else ""
+    if not database:
+        return _best_match()
     try:
         link = resolve_link(token)
         if link is not None:
@@ -40,7 +43,7 @@ def returnee_language() -> str:
     return _best_match()
 
 
-def returnee_error_page(status: int):
-    t = translator(returnee_language())
+def returnee_error_page(status: int, *, database: bool = True):
+    t = translator(returnee_language(database=database))
     return render_template("respond/error.html", t=t, languages=LANGUAGES, link_token=None,
                            kind=_KINDS.get(status, "failed")), status
