@@ -42,14 +42,14 @@ def first_day(tmp_path):
         db.engine.dispose()
 
 
-def _import(page, path):
+def _import(page, journey, path):
     page.goto("/returnees/import")
     page.set_input_files("#file", str(path))
     page.uncheck("#dry_run")
     page.click("main form button[type=submit]")
-    page.wait_for_load_state()
-    page.wait_for_function("(document.querySelector('main') || {innerText: ''}).innerText.includes('rows')",
-                           timeout=60000)  # at once, or when a background import has finished
+    page.wait_for_url(re.compile(r"/returnees/import/\d+$"))  # the import's own page, which follows it
+    journey.see("import running", keyboard=False)
+    page.locator("main", has_text=re.compile(r"rows read|Nothing was written")).wait_for(timeout=60000)
     return page.inner_text("main")
 
 
@@ -102,12 +102,12 @@ def test_an_administrators_first_day(chromium, first_day, tmp_path):
     rows[2] = rows[2].replace(";Georgia;", ";Gondor;")
     csv_file = tmp_path / "returns.csv"
     csv_file.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    result = _import(page, csv_file)
+    result = _import(page, journey, csv_file)
     journey.see("import with a bad row")
     assert "Nothing was written" in result and re.search(r"[Ll]ine 4\b.*Gondor", result), result
     rows[2] = rows[2].replace(";Gondor;", ";Georgia;")
     csv_file.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
-    result = _import(page, csv_file)
+    result = _import(page, journey, csv_file)
     assert "5 rows read: 5 created" in result, result
     journey.see("import fixed")
 
