@@ -20,7 +20,7 @@ from monitor.extensions import db
 from monitor.models import Returnee
 from scheduler.dispatch import dispatch
 from scheduler.planning import plan
-from tests.conftest import PASSWORD, link_for, make_follow_up
+from tests.conftest import PASSWORD, finished_job_page, link_for, make_follow_up
 from tests.pageweight import served
 from tests.test_respond import Phone
 from tests.test_sms_twilio import NOON_TBILISI, TODAY, signed_post, twilio  # noqa: F401  (the fixture)
@@ -49,7 +49,10 @@ def _import(browser) -> None:
     rows.append(f"GE-LOG-9,GE,caritas,caritas-ge,{RETURN_DATE},ka,sms,12 Levan Tsereteli,yes,Levan Tsereteli")
     upload = (io.BytesIO("\n".join(rows).encode()), "returnees.csv")
     page = browser.post("/returnees/import", {"file": upload, "skip_invalid": "y"}, content_type="multipart/form-data")
+    assert page.status_code == 302  # the import runs as a job in the background: its page follows it
+    page = finished_job_page(browser, page.location)
     assert page.status_code == 200 and "3" in page.get_data(as_text=True)
+    db.session.expire_all()
     assert db.session.scalar(select(sa.func.count()).select_from(Returnee)) == 3
 
 
