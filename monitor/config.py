@@ -76,6 +76,14 @@ def _gunicorn_workers(env: dict) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _whole_number(env: dict, name: str, default: str) -> int:
+    """A setting that must be a whole number: 0 when it is not one (the caller says what is allowed)."""
+    try:
+        return int(env.get(name, default))
+    except ValueError:
+        return 0
+
+
 def load_config(env: dict | None = None, instance_path: Path | str | None = None, *,
                 refuse_unsafe: bool = True) -> dict:
     """Build the Flask config mapping from environment variables. In production an unsafe
@@ -123,10 +131,7 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
         if missing:
             raise ConfigError("SMS_BACKEND=twilio needs " + ", ".join(missing))
 
-    try:
-        suppression_threshold = int(env.get("REPORT_SUPPRESSION_THRESHOLD", "5"))
-    except ValueError:
-        suppression_threshold = 0
+    suppression_threshold = _whole_number(env, "REPORT_SUPPRESSION_THRESHOLD", "5")
     if suppression_threshold < 2:
         raise ConfigError("REPORT_SUPPRESSION_THRESHOLD must be a whole number of at least 2 (5 by default, "
                           "10 for the stricter statistical-office rule)")
@@ -135,10 +140,7 @@ def load_config(env: dict | None = None, instance_path: Path | str | None = None
     if totp_required not in ("true", "false"):
         raise ConfigError(f"TOTP_REQUIRED must be true or false, not {totp_required!r}")
 
-    try:
-        retention_months = int(env.get("RETENTION_MONTHS", "12"))
-    except ValueError:
-        retention_months = 0
+    retention_months = _whole_number(env, "RETENTION_MONTHS", "12")
     if retention_months < 1:
         raise ConfigError("RETENTION_MONTHS must be a whole number of months of at least 1 (12 by default): how long "
                           "names and phone numbers are kept after a case's last wave closes")

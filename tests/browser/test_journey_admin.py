@@ -6,15 +6,14 @@ and keyboard reach (tests/browser/journey.py)."""
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
-from werkzeug.serving import make_server
 
 from monitor.extensions import db
-from tests.browser.journey import STAFF_BUDGET, Journey
+from tests.browser.journey import log_in, STAFF_BUDGET, Journey
 from tests.conftest import build_app
+from tests.pageweight import served
 from tests.test_organisations_cli import invoke
 
 pytestmark = pytest.mark.browser
@@ -33,11 +32,8 @@ def first_day(tmp_path):
         result = app.test_cli_runner().invoke(args=["create-user", "admin@fedasil.example", "--role", "admin",
                                                     "--password-stdin"], input=PASSWORD + "\n")
     assert result.exit_code == 0, result.output
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app}
-    server.shutdown()
+    with served(app) as base:
+        yield {"url": base, "app": app}
     with app.app_context():
         db.engine.dispose()
 
@@ -60,10 +56,7 @@ def test_an_administrators_first_day(chromium, first_day, tmp_path):
     page.goto("/")
     page.wait_for_url(re.compile(r"/login"))
     journey.see("login")
-    page.fill("#email", "admin@fedasil.example")
-    page.fill("#password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/(dashboard|worklist)/"))
+    log_in(page, "admin@fedasil.example", PASSWORD)
     journey.see("home on an empty database")
     assert "No figures yet" in page.inner_text("main")  # and what comes first, as links
     assert page.locator("main ol.steps a").count() == 5

@@ -10,9 +10,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from monitor.demo import DEMO_PASSWORD
 from monitor.extensions import db
-from tests.browser.journey import STAFF_BUDGET, Journey, scan_for
+from tests.browser.journey import log_in, STAFF_BUDGET, Journey, scan_for
 
 pytestmark = pytest.mark.browser
 
@@ -50,10 +49,7 @@ def test_an_analyst_reads_the_dashboard_and_publishes_a_table(chromium, live_ser
 
     page.goto("/login")
     visit("login")
-    page.fill("#email", "analyst@demo.example")
-    page.fill("#password", DEMO_PASSWORD)
-    page.keyboard.press("Enter")  # the form is sent from the keyboard
-    page.wait_for_url(re.compile(r"/dashboard/"))
+    log_in(page, "analyst@demo.example", home=r"/dashboard/")  # the form is sent from the keyboard
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 5", timeout=30000)
     visit("dashboard")
 

@@ -9,9 +9,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from monitor.demo import DEMO_PASSWORD
 from monitor.extensions import db
-from tests.browser.journey import STAFF_BUDGET, Journey
+from tests.browser.journey import log_in, STAFF_BUDGET, Journey
 
 pytestmark = pytest.mark.browser
 
@@ -101,10 +100,7 @@ def test_partner_staff_call_interview_and_close_the_need(chromium, live_server, 
     page = context.new_page()
     journey = Journey(page, f"partner-{language}", STAFF_BUDGET)
     page.goto("/login")
-    page.fill("#email", email)
-    page.fill("#password", DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/worklist/"))
+    log_in(page, email, home=r"/worklist/")
     if language != "en":  # the staff language, chosen from the header
         page.select_option("#locale-switch", language)
         page.click("form.language button")

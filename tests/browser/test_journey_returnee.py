@@ -12,9 +12,8 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from monitor.demo import DEMO_PASSWORD
 from monitor.extensions import db
-from tests.browser.journey import RETURNEE_BUDGET, Journey
+from tests.browser.journey import log_in, RETURNEE_BUDGET, Journey
 from tests.conftest import make_returnee
 
 pytestmark = pytest.mark.browser
@@ -48,10 +47,7 @@ def _link_from_the_outbox(chromium, live_server, code):
     context = chromium.new_context(base_url=live_server["url"], locale="en-GB")
     page = context.new_page()
     page.goto("/login")
-    page.fill("#email", "admin@demo.example")
-    page.fill("#password", DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r"/(dashboard|worklist)/"))
+    log_in(page, "admin@demo.example")
     page.goto("/admin/outbox")
     row = page.locator("tbody tr", has=page.locator(f"a:text-is('{code}')"))
     assert row.count() == 1, f"one invitation for {code} in the outbox"
