@@ -34,6 +34,8 @@ def test_admin_imports_then_withdraws_consent(page, tmp_path):
     page.set_input_files("#file", str(csv_file))
     page.uncheck("#dry_run")
     page.click("button:text('Import')")
+    # The import runs in the background; its page refreshes itself until the result is there.
+    page.locator("main", has_text="rows read").wait_for(timeout=60000)
     assert "2 rows read: 2 created" in page.inner_text("main")
 
     page.click("nav >> text=Returnees")
