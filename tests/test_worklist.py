@@ -52,6 +52,9 @@ def test_ordered_by_urgency_with_counts_and_filters(users, returnees, browser_fo
     assert re.search(r"To call: <strong>1</strong>", page)
     only_am = browser_for(users["caritas"]).get("/worklist/?country=AM").get_data(as_text=True)
     assert re.findall(r">([A-Z]{2}-C-\d{3})</a>", only_am) == ["AM-C-001"]
+    # The country filter offers the organisation's caseload's countries, not the world's.
+    options = re.findall(r'<option value="([A-Z]{2})"', page[page.index('id="country"'):])
+    assert sorted(set(options) & {"AM", "GE", "AQ", "BE"}) == ["AM", "GE"]
     later = browser_for(users["caritas"]).get("/worklist/?status=later").get_data(as_text=True)
     assert re.findall(r">([A-Z]{2}-C-\d{3})</a>", later) == ["GE-C-002"]
 

@@ -100,7 +100,8 @@ def _render(shown: int | None = None):
     local_partners = db.session.scalars(
         _scoped(select(Organisation).join(Returnee, Returnee.local_partner_id == Organisation.id), organisation)
         .distinct().order_by(Organisation.name)).all()
-    form.country.choices = [("", "—")] + country_choices()
+    present = db.session.scalars(_scoped(select(Returnee.destination_country).distinct(), organisation)).all()
+    form.country.choices = [("", "—")] + country_choices(present)  # the caseload's countries only
     form.wave.choices = [("", "—")] + [(w.code, describe(w)) for w in all_waves()]
     form.status.choices = [("", "—")] + [(k, str(v)) for k, v in codes.WORKLIST_STATUSES.items()]
     form.local_partner.choices = [("", "—")] + [(o.code, o.name) for o in local_partners]
