@@ -28,14 +28,14 @@ class Stored:
 INVENTORY = (
     Stored(_l("Name and phone number"), ("returnees.name", "returnees.phone", "returnees.phone_lookup"),
            ENCRYPTED_AND_HASHED,
-           _l("Administrators; partner staff of the case's organisation, on request, each view in the audit log. "
+           _l("Administrators; partner staff and coordinators of the case's organisation, on request, each view in the audit log. "
               "Never analysts"), RETAINED, _l("Removed")),
     Stored(_l("Text messages sent (number, text with the personal link)"), ("sms_messages.to", "sms_messages.body"),
            ENCRYPTED,
            _l("Administrators (the outbox page, each view in the audit log)"), RETAINED, _l("Emptied")),
     Stored(_l("Texts from the returnee, and a keyed hash of the sender's number"),
            ("inbound_messages.body", "inbound_messages.from_lookup"), ENCRYPTED_AND_HASHED,
-           _l("Administrators; partner staff of the case's organisation (the work list)"), RETAINED, _l("Emptied")),
+           _l("Administrators; partner staff and coordinators of the case's organisation (the work list)"), RETAINED, _l("Emptied")),
     Stored(_l("A returnee file uploaded on the web, while it is imported (names, numbers)"),
            ("import_jobs.filename", "import_jobs.payload"), ENCRYPTED,
            _l("Nobody reads it: the import reads it once, in the background"),
@@ -45,9 +45,9 @@ INVENTORY = (
     Stored(_l("Notes written by staff: call attempts, needs attention, consent, reasons of corrections"),
            ("contact_attempts.note", "attention_items.note", "consent_events.note", "response_revisions.reason"),
            _l("Needs-attention notes encrypted; the others not"),
-           _l("Administrators; partner staff of the case's organisation"), RETAINED, _l("Removed")),
+           _l("Administrators; partner staff and coordinators of the case's organisation"), RETAINED, _l("Removed")),
     Stored(_l("Free-text answers"), ("response_answers.text", "response_revisions.answers"), _l("Not encrypted"),
-           _l("Administrators; partner staff of the case's organisation; never analysts (nor in their exports)"),
+           _l("Administrators; partner staff and coordinators of the case's organisation; never analysts (nor in their exports)"),
            RETAINED, _l("Removed")),
     Stored(_l("Coded answers, scores and red flags"),
            ("response_answers.code", "response_answers.number", "response_scores", "response_flags"), NOT_ENCRYPTED,
