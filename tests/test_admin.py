@@ -605,12 +605,17 @@ def test_a_wave_added_on_the_plan_page_runs_end_to_end(app, users, orgs, browser
 
 
 def test_the_plan_page_sets_the_retry_delays_per_outcome(users, browser_for):
+    """One field per outcome that can be called again, labelled in words (no stored codes)."""
     from monitor.models import ContactSettings
 
     browser = browser_for(users["admin"])
-    assert "no_answer=240" in browser.get("/admin/plan").get_data(as_text=True)
-    assert browser.post("/admin/plan", _plan_form(**{"settings-retry_delays": "no_answer = 120, busy=30"})).status_code == 302
+    page = browser.get("/admin/plan").get_data(as_text=True)
+    assert "Call again after “No answer” (minutes)" in page and 'name="settings-retry_no_answer"' in page
+    assert re.search(r'name="settings-retry_no_answer"[^>]*value="240"', page) and "no_answer" not in re.sub(
+        r'(name|id|for)="[^"]*"', "", page)
+    changes = {"settings-retry_no_answer": "120", "settings-retry_busy": "30"}
+    assert browser.post("/admin/plan", _plan_form(**changes)).status_code == 302
     db.session.expire_all()
-    assert db.session.get(ContactSettings, 1).retry_delays == "no_answer=120,busy=30"
-    page = browser.post("/admin/plan", _plan_form(**{"settings-retry_delays": "refused=5"}))
-    assert page.status_code == 200 and "Write outcome=minutes" in page.get_data(as_text=True)
+    assert db.session.get(ContactSettings, 1).retry_delays == "no_answer=120,busy=30"  # empty ones: back at once
+    page = browser.post("/admin/plan", _plan_form(**{"settings-retry_busy": "0"}))
+    assert page.status_code == 200 and "Number must be between 1 and 43200." in page.get_data(as_text=True)

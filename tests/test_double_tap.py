@@ -139,7 +139,7 @@ def test_a_new_wave_added_several_times_at_once_is_added_once(app, users, server
     csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     form = {"csrf_token": csrf, "settings-reminder_days": "3,7", "settings-phone_after_days": "14",
             "settings-max_attempts": "5", "settings-quiet_start": "09:00", "settings-quiet_end": "20:00",
-            "settings-max_messages_per_week": "2", "settings-retry_delays": "no_answer=240",
+            "settings-max_messages_per_week": "2", "settings-retry_no_answer": "240",
             "new_wave-code": "m24", "new_wave-due_days": "730", "new_wave-closes_days_after": "45",
             "new_wave-sampled": "y", "new_wave-fraction": "0.5", "new_wave-min_per_stratum": "2"}
     for n, wave in enumerate(sorted(db.session.scalars(select(Wave)), key=lambda w: (w.due_days, w.code))):

@@ -12,7 +12,7 @@ from wtforms.validators import InputRequired
 
 from monitor import access, audit, codes
 from monitor.access import require
-from monitor.admin.forms import OrganisationForm, PlanForm, SecondFactorResetForm, UserForm
+from monitor.admin.forms import OrganisationForm, PlanForm, SecondFactorResetForm, UserForm, contact_settings_data
 from monitor.auth import second_factor
 from monitor.extensions import db
 from monitor.models import AuditEntry, ContactSettings, LoginThrottle, Organisation, Returnee, SmsMessage, User, Wave
@@ -21,7 +21,6 @@ from monitor.users.operations import UserError, create_user, update_user
 from monitor.auth.operations import account_key, clear_waits
 from monitor.web_input import page_number
 from scheduler.dispatch import held_by_sending_hours
-from scheduler.protocol import RETRY_OUTCOMES, parse_retry_delays
 from surveys.translation import LANGUAGES, catalog_messages, review_status, translator
 
 AUDIT_PAGE_SIZE = 100
@@ -220,7 +219,8 @@ def plan():
         settings = ContactSettings(id=1, reminder_days="3,7", phone_after_days=14, max_attempts=5,
                                    quiet_start=time(9), quiet_end=time(20), max_messages_per_week=2)
         db.session.add(settings)
-    form = PlanForm(data={"settings": settings, "waves": waves} if request.method == "GET" else None)
+    form = PlanForm(data={"settings": contact_settings_data(settings), "waves": waves} if request.method == "GET"
+                    else None)
     new = form.new_wave.form
     if form.is_submitted() and new.code.data and db.session.get(Wave, new.code.data):
         new.code.errors = [_("A wave with this code exists already.")]
@@ -233,21 +233,22 @@ def plan():
             wave.opens_days_before = wave.opens_days_before or 0
             db.session.add(wave)
             audit.record("plan.wave.add", details={"wave": wave.code})
-        form.settings.form.populate_obj(settings)
+        rules = form.settings.form
+        for name in ("reminder_days", "phone_after_days", "max_attempts", "quiet_start", "quiet_end",
+                     "max_messages_per_week"):
+            setattr(settings, name, rules[name].data)
         settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
-        settings.retry_delays = ",".join(f"{k}={v}" for k, v in parse_retry_delays(settings.retry_delays or "").items())
+        settings.retry_delays = rules.retry_delays_text()
         audit.record("plan.edit", details={"waves": [w.code for w in waves]})
         try:
             db.session.commit()
         except IntegrityError:  # the same wave added a moment ago (a second press, another admin)
             db.session.rollback()
             new.code.errors = [_("A wave with this code exists already.")]
-            return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES,
-                                   held=held_by_sending_hours(utcnow()))
+            return render_template("admin/plan.html", form=form, waves=waves, held=held_by_sending_hours(utcnow()))
         flash(_("Saved. The next planning and dispatch runs use the new plan."), "success")
         return redirect(url_for("admin.plan"))
-    return render_template("admin/plan.html", form=form, waves=waves, retry_outcomes=RETRY_OUTCOMES,
-                           held=held_by_sending_hours(utcnow()))
+    return render_template("admin/plan.html", form=form, waves=waves, held=held_by_sending_hours(utcnow()))
 
 
 @require("programme.manage")

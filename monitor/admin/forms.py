@@ -14,7 +14,9 @@ from monitor import codes
 from monitor.formatting import staff_language_choices
 from monitor.models.users import MIN_PASSWORD_LENGTH
 from monitor.returnees.forms import country_choices
-from scheduler.protocol import parse_retry_delays
+from scheduler.protocol import RETRY_OUTCOMES, parse_retry_delays
+
+RETRY_HELP = _l("Empty: the task is back on the work list at once.")
 
 _optional_int = lambda v: int(v) if v not in ("", None, "None") else None  # noqa: E731
 
@@ -128,20 +130,35 @@ class ContactSettingsForm(FlaskForm):
     quiet_start = TimeField(_l("Send from (local time)"), validators=[InputRequired()])
     quiet_end = TimeField(_l("Send until (local time)"), validators=[InputRequired()])
     max_messages_per_week = IntegerField(_l("At most messages per week"), validators=[InputRequired(), NumberRange(1, 14)])
-    retry_delays = StringField(_l("Call again after (minutes, per outcome)"), validators=[Optional(), Length(max=200)],
-                               description=_l("outcome=minutes, separated by commas (the outcomes are listed below). "
-                                              "A phone task comes back on the work list after this delay."))
+    # When a phone task comes back after each outcome that can be called again, one field each
+    # (stored together in contact_settings.retry_delays, "no_answer=240,busy=60,...").
+    retry_no_answer = IntegerField(_l("Call again after “%(outcome)s” (minutes)", outcome=codes.CALL_OUTCOMES["no_answer"]),
+                                   validators=[Optional(), NumberRange(1, 43200)], description=RETRY_HELP)
+    retry_busy = IntegerField(_l("Call again after “%(outcome)s” (minutes)", outcome=codes.CALL_OUTCOMES["busy"]),
+                              validators=[Optional(), NumberRange(1, 43200)], description=RETRY_HELP)
+    retry_switched_off = IntegerField(_l("Call again after “%(outcome)s” (minutes)",
+                                         outcome=codes.CALL_OUTCOMES["switched_off"]),
+                                      validators=[Optional(), NumberRange(1, 43200)], description=RETRY_HELP)
+    retry_absent = IntegerField(_l("Call again after “%(outcome)s” (minutes)", outcome=codes.CALL_OUTCOMES["absent"]),
+                                validators=[Optional(), NumberRange(1, 43200)], description=RETRY_HELP)
 
-    def validate_retry_delays(self, field):
-        try:
-            parse_retry_delays(field.data or "")
-        except ValueError:
-            raise ValidationError(_l("Write outcome=minutes, separated by commas; the outcomes are no_answer, busy, "
-                                     "switched_off and absent."))
+    def retry_delays_text(self) -> str:
+        """The fields as stored: "no_answer=240,busy=60" (outcomes left empty come back at once)."""
+        return ",".join(f"{outcome}={getattr(self, 'retry_' + outcome).data}" for outcome in RETRY_OUTCOMES
+                        if getattr(self, "retry_" + outcome).data)
 
     def validate_quiet_end(self, field):
         if self.quiet_start.data and field.data and field.data <= self.quiet_start.data:
             raise ValidationError(_l("The end of the sending window must come after its start."))
+
+
+def contact_settings_data(settings) -> dict:
+    """The plan form's contact rules as stored, the retry delays one field per outcome."""
+    delays = parse_retry_delays(settings.retry_delays or "")
+    return {"reminder_days": settings.reminder_days, "phone_after_days": settings.phone_after_days,
+            "max_attempts": settings.max_attempts, "quiet_start": settings.quiet_start, "quiet_end": settings.quiet_end,
+            "max_messages_per_week": settings.max_messages_per_week,
+            **{f"retry_{outcome}": delays.get(outcome) for outcome in RETRY_OUTCOMES}}
 
 
 class PlanForm(FlaskForm):
