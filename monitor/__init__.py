@@ -96,7 +96,7 @@ def _select_locale() -> str:
 
 
 def _init_login(app: Flask) -> None:
-    from monitor.models import User
+    from monitor.auth.operations import user_for_session_id
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -105,13 +105,7 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user_pk, _sep, token = user_id.partition(":")
-        if not user_pk.isdigit():
-            return None
-        user = db.session.get(User, int(user_pk))
-        if user is None or not user.active or user.session_token != token:
-            return None
-        return user
+        return user_for_session_id(user_id)
 
 
 def _init_templates(app: Flask) -> None:

@@ -11,7 +11,7 @@ from monitor.auth import second_factor, tokens
 from monitor.auth.forms import (
     LanguageForm, LoginForm, PasswordChangeForm, RecoveryCodesForm, SecondStepForm, TokenForm, TotpEnrolForm,
 )
-from monitor.auth.operations import authenticate, count_second_factor_failure, second_factor_wait
+from monitor.auth.operations import authenticate, count_second_factor_failure, second_factor_wait, user_for_session_id
 from monitor.extensions import db
 from monitor.models import User
 from monitor.users.operations import UserError, check_password_strength
@@ -146,11 +146,8 @@ def _pending_user() -> User | None:
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or second_factor.now() - pending.get("since", 0) > PENDING_SECONDS:
         return None
-    user_id, _sep, token = str(pending.get("user", "")).partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or user.session_token != token or not user.has_second_factor:
-        return None
-    return user
+    user = user_for_session_id(pending.get("user", ""))
+    return user if user is not None and user.has_second_factor else None
 
 
 def second_step():

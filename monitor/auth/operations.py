@@ -29,6 +29,18 @@ class LoginResult:
         return self.user is not None and self.wait_until is None
 
 
+def user_for_session_id(session_id: str) -> User | None:
+    """The active account a session's id ("id:session token", User.get_id) still opens; None once
+    its sessions were ended (logout, password change, deactivation, a second factor reset)."""
+    user_pk, _sep, token = str(session_id).partition(":")
+    if not user_pk.isdigit():
+        return None
+    user = db.session.get(User, int(user_pk))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
@@ -101,9 +113,13 @@ def clear_waits(user: User) -> int:
     return db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == account_key(user.email))).rowcount
 
 
-def _second_factor_key(user: User, address: str) -> dict:
+def _second_factor_account(user: User) -> str:
     # Its own counter beside the password's: the password was right, the code is what is guessed.
-    return {"account": _digest("second-factor:" + user.email.strip().lower()), "address": _digest(address or "unknown")}
+    return _digest("second-factor:" + user.email.strip().lower())
+
+
+def _second_factor_key(user: User, address: str) -> dict:
+    return {"account": _second_factor_account(user), "address": _digest(address or "unknown")}
 
 
 def second_factor_wait(user: User, address: str, now: datetime | None = None) -> datetime | None:
@@ -128,5 +144,4 @@ def count_second_factor_failure(user: User, address: str, now: datetime | None =
 
 
 def clear_second_factor_waits(user: User) -> None:
-    db.session.execute(delete(LoginThrottle).where(
-        LoginThrottle.account == _digest("second-factor:" + user.email.strip().lower())))
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.account == _second_factor_account(user)))
