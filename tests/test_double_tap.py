@@ -319,3 +319,22 @@ def test_the_last_page_from_several_devices_at_once_completes_once(app, orgs, se
         assert count(select(ResponseAnswer).where(ResponseAnswer.item == item).subquery()) == 1, item
     for device, _csrf in devices:  # every device is thanked
         assert "Thank you" in device.open(f"{server}/s/{token}").read().decode()
+
+
+def test_stop_pressed_twice_at_once_on_the_link_page_is_recorded_once(app, orgs, server):
+    """The link's "no more messages" pressed from two taps at once: one STOP in the consent
+    history and in the audit log, the returnee opted out, no 500."""
+    from monitor.models import AuditEntry, ConsentEvent, Returnee
+
+    returnee = make_returnee(orgs["caritas"], "GE-D-009", orgs["caritas-ge"], language="en")
+    token = link_for(returnee, "m1")
+    db.session.commit()
+    opener, csrf = _phone_at(server, token)
+    body = urllib.parse.urlencode({"csrf_token": csrf}).encode()
+    statuses = _at_once(opener, f"{server}/s/{token}/opt-out", body, times=6)
+    assert all(status == 200 for status in statuses), sorted(statuses)
+    db.session.expire_all()
+    assert db.session.scalar(select(Returnee.opted_out_at).where(Returnee.code == "GE-D-009")) is not None
+    assert db.session.scalar(select(func.count()).select_from(ConsentEvent).where(ConsentEvent.kind == "stop")) == 1
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "returnee.sms.stop")) == 1

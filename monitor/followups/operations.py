@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from monitor import audit
@@ -173,15 +174,28 @@ def close_open_follow_ups(returnee: Returnee, reason: str, *, actor: str, at: da
 
 def opt_out(returnee: Returnee, *, actor: str, via: str, at: datetime | None = None) -> bool:
     """STOP (a reply, the link's page, the carrier): no contact by any channel until START or new
-    consent. Returns False when the returnee had opted out already."""
-    if returnee.opted_out_at is not None:
-        return False
+    consent. Returns False when the returnee had opted out already. The opt-out is claimed by a
+    conditional UPDATE: of two STOPs at once (two presses of the link's page, two texts) one
+    records the event, the other finds it done."""
     at = at or utcnow()
-    returnee.opted_out_at = at
+    if not _set_opted_out(returnee, None, at):
+        return False
     db.session.add(ConsentEvent(returnee_id=returnee.id, kind="stop", at=at, channels="", method=stop_method(via)))
     close_open_follow_ups(returnee, "stop", actor=actor, at=at, detail=via)
     audit.record("returnee.sms.stop", returnee, actor=actor, details={"via": via})
     return True
+
+
+def _set_opted_out(returnee: Returnee, expected: datetime | None, value: datetime | None) -> bool:
+    """opted_out_at from `expected` (None: not opted out) to `value`, if no one changed it
+    meanwhile; the loaded returnee follows."""
+    column = Returnee.opted_out_at
+    claimed = db.session.execute(
+        update(Returnee).where(Returnee.id == returnee.id, column.is_(None) if expected is None else column.is_not(None))
+        .values(opted_out_at=value).execution_options(synchronize_session=False)).rowcount
+    if claimed:
+        set_committed_value(returnee, "opted_out_at", value)
+    return bool(claimed)
 
 
 def stop_method(via: str) -> str:
@@ -190,10 +204,10 @@ def stop_method(via: str) -> str:
 
 
 def opt_in(returnee: Returnee, *, actor: str, at: datetime | None = None) -> bool:
-    """START: contact is possible again from the next wave (closed follow-ups stay closed)."""
-    if returnee.opted_out_at is None:
+    """START: contact is possible again from the next wave (closed follow-ups stay closed).
+    Claimed like the opt-out: two STARTs at once record one event."""
+    if returnee.opted_out_at is None or not _set_opted_out(returnee, returnee.opted_out_at, None):
         return False
-    returnee.opted_out_at = None
     db.session.add(ConsentEvent(returnee_id=returnee.id, kind="start", at=at or utcnow(), channels="",
                                 method="sms"))
     audit.record("returnee.sms.start", returnee, actor=actor)
