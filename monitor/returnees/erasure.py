@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, exists, func, or_, select, update
 
 from monitor import audit
-from monitor.extensions import db
+from monitor.extensions import cipher, db
 from monitor.followups.operations import close_open_follow_ups
 from monitor.models import (
     AttentionItem, ConsentEvent, ContactAttempt, FollowUp, InboundMessage, Response, ResponseAnswer, ResponseRevision,
@@ -57,7 +57,10 @@ def erase_returnee(returnee: Returnee, *, reason: str, with_answers: bool = Fals
     at = at or utcnow()
     actor = actor or (user.email if user else "system")
     result = Erasure(returnee.code)
-    lookup = returnee.phone_lookup
+    # The number's lookup hash under every listed key: a text stored before a key rotation
+    # carries an older key's (rotate-key recomputes the cases' hashes, not the texts').
+    lookups = cipher.lookup_hashes(returnee.phone) if returnee.phone else (
+        [returnee.phone_lookup] if returnee.phone_lookup else [])
     claimed = db.session.execute(update(Returnee).where(Returnee.id == returnee.id, Returnee.erased_at.is_(None))
                                  .values(erased_at=at).execution_options(synchronize_session=False)).rowcount
     db.session.refresh(returnee)
@@ -81,16 +84,15 @@ def erase_returnee(returnee: Returnee, *, reason: str, with_answers: bool = Fals
         .execution_options(synchronize_session=False)).rowcount
     # The texts this case sent, and those from its number that no other case still holds (a
     # family sharing a phone: the number stays theirs).
-    shared = lookup is not None and db.session.scalar(select(exists().where(
-        Returnee.phone_lookup == lookup, Returnee.id != returnee.id, Returnee.erased_at.is_(None))))
+    shared = bool(lookups) and db.session.scalar(select(exists().where(
+        Returnee.phone_lookup.in_(lookups), Returnee.id != returnee.id, Returnee.erased_at.is_(None))))
     sent = InboundMessage.returnee_id == returnee.id
-    if lookup is not None and not shared:
-        sent = or_(sent, InboundMessage.from_lookup == lookup)
-    # Read: an emptied text has nothing left for the work list to show.
-    db.session.execute(update(InboundMessage).where(sent, InboundMessage.read_at.is_(None)).values(read_at=at)
-                       .execution_options(synchronize_session=False))
+    if lookups and not shared:
+        sent = or_(sent, InboundMessage.from_lookup.in_(lookups))
+    # Emptied, and read: an emptied text has nothing left for the work list to show.
     result.texts = db.session.execute(
-        update(InboundMessage).where(sent).values(body="", from_lookup="")
+        update(InboundMessage).where(sent)
+        .values(body="", from_lookup="", read_at=func.coalesce(InboundMessage.read_at, at))
         .execution_options(synchronize_session=False)).rowcount
     db.session.execute(delete(SurveyLink).where(SurveyLink.returnee_id == returnee.id)
                        .execution_options(synchronize_session=False))
