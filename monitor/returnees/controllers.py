@@ -297,9 +297,11 @@ def import_csv():
 
 @require("returnees.import")
 def import_job(job_id: int):
-    import_jobs.fail_stale_jobs()
     job = db.session.get(ImportJob, job_id)
     # An administrator follows any import; a coordinator only their own (its errors quote the rows).
     if job is None or (not manages_everything(current_user) and job.user_id != current_user.id):
         abort(404)
+    if import_jobs.looks_stale(job):
+        import_jobs.fail_stale_jobs()
+        db.session.refresh(job)
     return render_template("returnees/import_job.html", job=job, report=import_jobs.job_report(job))

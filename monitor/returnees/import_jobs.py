@@ -131,7 +131,7 @@ def fail_stale_jobs() -> int:
     """Mark failed the jobs whose process stopped: queued or running with no heartbeat for
     IMPORT_JOB_STALE_SECONDS. Their file is removed; nothing of them was written (a job's rows
     commit with its "done"). Returns how many."""
-    cutoff = utcnow() - timedelta(seconds=current_app.config["IMPORT_JOB_STALE_SECONDS"])
+    cutoff = _stale_before()
     stale = or_(ImportJob.heartbeat_at < cutoff, ImportJob.heartbeat_at.is_(None) & (ImportJob.created_at < cutoff))
     try:
         failed = db.session.execute(update(ImportJob).where(ImportJob.status.in_(("queued", "running")), stale)
@@ -143,6 +143,16 @@ def fail_stale_jobs() -> int:
     if failed:
         log.warning("import jobs: %s stopped without finishing, marked failed", failed)
     return failed
+
+
+def _stale_before():
+    return utcnow() - timedelta(seconds=current_app.config["IMPORT_JOB_STALE_SECONDS"])
+
+
+def looks_stale(job: ImportJob) -> bool:
+    """A job not finished whose process has not been heard of for IMPORT_JOB_STALE_SECONDS (its
+    page then asks fail_stale_jobs; a page that polls a live job writes nothing)."""
+    return not job.finished and (job.heartbeat_at or job.created_at) < _stale_before()
 
 
 def _stored(report: ImportReport, written: bool) -> dict:
