@@ -193,20 +193,36 @@ def run_import(data: bytes, read, write, *, action: str, dry_run: bool, skip_inv
     scheduler moves a follow-up the import also changes, or another import writes the same
     response first, the whole import runs again on what is stored then (it is idempotent):
     never a half-written file."""
+    return _retried(lambda: _run_import_once(data, read, write, action=action, dry_run=dry_run,
+                                             skip_invalid=skip_invalid, user=user, actor=actor, filename=filename,
+                                             details=details))
+
+
+def _retried(run_once) -> ImportReport:
+    """The whole import again, on what is stored then, when another import or person wrote the
+    same rows first (at most three times)."""
     for attempt in range(3):
         try:
-            return _run_import_once(data, read, write, action=action, dry_run=dry_run, skip_invalid=skip_invalid,
-                                    user=user, actor=actor, filename=filename, details=details)
-        except (StaleDataError, IntegrityError):  # another import or person wrote the same rows first
+            return run_once()
+        except (StaleDataError, IntegrityError):
             db.session.rollback()
             if attempt == 2:
                 raise
 
 
-def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, skip_invalid: bool,
-                     user=None, actor: str | None = None, filename: str = "", details: dict | None = None):
+def _record(report: ImportReport, data: bytes, action: str, user, actor, filename: str, details: dict | None) -> None:
+    """A written import's audit entry: the file's name and SHA-256, and the counts."""
     from monitor import audit
 
+    audit.record(action, user=user, actor=actor, details={
+        "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
+        "rows": report.rows, "created": report.created, "updated": report.updated,
+        "unchanged": report.unchanged, "rejected": report.rejected,
+        **({"skipped": report.skipped} if report.skipped else {})})
+
+
+def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, skip_invalid: bool,
+                     user=None, actor: str | None = None, filename: str = "", details: dict | None = None):
     report = ImportReport()
     try:
         rows = read(data, report)
@@ -220,11 +236,7 @@ def _run_import_once(data: bytes, read, write, *, action: str, dry_run: bool, sk
     if dry_run or (report.errors and not skip_invalid) or report.file_error:
         return report
     write(rows, report)
-    audit.record(action, user=user, actor=actor, details={
-        "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
-        "rows": report.rows, "created": report.created, "updated": report.updated,
-        "unchanged": report.unchanged, "rejected": report.rejected,
-        **({"skipped": report.skipped} if report.skipped else {})})
+    _record(report, data, action, user, actor, filename, details)
     db.session.commit()
     report.written = True
     return report
@@ -247,27 +259,15 @@ def run_batched_import(data: bytes, read_batches, write_batch, *, action: str, d
     # import's duration only; freezing changes what is scanned, never what is kept alive.
     gc.freeze()
     try:
-        return _run_batched(data, read_batches, write_batch, action=action, dry_run=dry_run,
-                            skip_invalid=skip_invalid, user=user, actor=actor, filename=filename, details=details,
-                            progress=progress, before_commit=before_commit)
+        return _retried(lambda: _run_batched_once(
+            data, read_batches, write_batch, action=action, dry_run=dry_run, skip_invalid=skip_invalid, user=user,
+            actor=actor, filename=filename, details=details, progress=progress, before_commit=before_commit))
     finally:
         gc.unfreeze()
 
 
-def _run_batched(data, read_batches, write_batch, **options) -> ImportReport:
-    for attempt in range(3):
-        try:
-            return _run_batched_once(data, read_batches, write_batch, **options)
-        except (StaleDataError, IntegrityError):  # another import or person wrote the same rows first
-            db.session.rollback()
-            if attempt == 2:
-                raise
-
-
 def _run_batched_once(data, read_batches, write_batch, *, action, dry_run, skip_invalid, user, actor, filename,
                       details, progress, before_commit) -> ImportReport:
-    from monitor import audit
-
     report = ImportReport()
     try:
         for rows in read_batches(data, report):
@@ -280,10 +280,7 @@ def _run_batched_once(data, read_batches, write_batch, *, action, dry_run, skip_
             db.session.rollback()  # what earlier batches wrote before an invalid row was met
             report.created = report.updated = report.unchanged = 0
             return report
-        audit.record(action, user=user, actor=actor, details={
-            "file": filename[:200], "sha256": hashlib.sha256(data).hexdigest(), **(details or {}),
-            "rows": report.rows, "created": report.created, "updated": report.updated,
-            "unchanged": report.unchanged, "rejected": report.rejected})
+        _record(report, data, action, user, actor, filename, details)
         if before_commit is not None:
             before_commit(report)
         db.session.commit()
