@@ -233,12 +233,7 @@ def plan():
             wave.opens_days_before = wave.opens_days_before or 0
             db.session.add(wave)
             audit.record("plan.wave.add", details={"wave": wave.code})
-        rules = form.settings.form
-        for name in ("reminder_days", "phone_after_days", "max_attempts", "quiet_start", "quiet_end",
-                     "max_messages_per_week"):
-            setattr(settings, name, rules[name].data)
-        settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
-        settings.retry_delays = rules.retry_delays_text()
+        form.settings.form.store(settings)
         audit.record("plan.edit", details={"waves": [w.code for w in waves]})
         try:
             db.session.commit()

@@ -142,10 +142,17 @@ class ContactSettingsForm(FlaskForm):
     retry_absent = IntegerField(_l("Call again after “%(outcome)s” (minutes)", outcome=codes.CALL_OUTCOMES["absent"]),
                                 validators=[Optional(), NumberRange(1, 43200)], description=RETRY_HELP)
 
-    def retry_delays_text(self) -> str:
-        """The fields as stored: "no_answer=240,busy=60" (outcomes left empty come back at once)."""
-        return ",".join(f"{outcome}={getattr(self, 'retry_' + outcome).data}" for outcome in RETRY_OUTCOMES
-                        if getattr(self, "retry_" + outcome).data)
+    # The rules stored as they are entered (the retry delays are stored together, below).
+    RULES = ("reminder_days", "phone_after_days", "max_attempts", "quiet_start", "quiet_end", "max_messages_per_week")
+
+    def store(self, settings) -> None:
+        """The contact rules into `settings`: the reminder days tidied, the retry delays as
+        "no_answer=240,busy=60" (outcomes left empty come back at once)."""
+        for name in self.RULES:
+            setattr(settings, name, self[name].data)
+        settings.reminder_days = ",".join(d.strip() for d in settings.reminder_days.split(",") if d.strip())
+        settings.retry_delays = ",".join(f"{outcome}={self['retry_' + outcome].data}" for outcome in RETRY_OUTCOMES
+                                         if self["retry_" + outcome].data)
 
     def validate_quiet_end(self, field):
         if self.quiet_start.data and field.data and field.data <= self.quiet_start.data:
@@ -155,9 +162,7 @@ class ContactSettingsForm(FlaskForm):
 def contact_settings_data(settings) -> dict:
     """The plan form's contact rules as stored, the retry delays one field per outcome."""
     delays = parse_retry_delays(settings.retry_delays or "")
-    return {"reminder_days": settings.reminder_days, "phone_after_days": settings.phone_after_days,
-            "max_attempts": settings.max_attempts, "quiet_start": settings.quiet_start, "quiet_end": settings.quiet_end,
-            "max_messages_per_week": settings.max_messages_per_week,
+    return {**{name: getattr(settings, name) for name in ContactSettingsForm.RULES},
             **{f"retry_{outcome}": delays.get(outcome) for outcome in RETRY_OUTCOMES}}
 
 

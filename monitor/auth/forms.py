@@ -51,6 +51,5 @@ class TotpEnrolForm(FlaskForm):
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "dir": "ltr"})
 
 
-class RecoveryCodesForm(FlaskForm):
-    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=20)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "dir": "ltr"})
+class RecoveryCodesForm(TotpEnrolForm):
+    """New recovery codes: asked with a current code from the app, as the enrolment is."""

@@ -11,7 +11,7 @@ def caseload(flt: ReportFilter, by, weighted: bool, threshold: int | None):
     header = ["country", *table.partners, "Total"]
     rows = [[row.label, *row.cells, row.total] for row in table.rows]
     if threshold:
-        rows = suppression.suppress_table(rows, threshold, label_columns=1, total_rows=1)
+        rows = suppression.suppress_table(rows, threshold, label_columns=1)
     return header, rows
 
 

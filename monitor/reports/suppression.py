@@ -56,9 +56,9 @@ def hidden_cells(cells: Sequence[Sequence[float]], threshold: int, *, rows_have_
     return hidden
 
 
-def suppress_table(rows: list[list], threshold: int, *, label_columns: int = 1, total_rows: int = 1) -> list[list]:
-    """A table of label columns, count columns and a last total column, its last `total_rows`
-    rows totals (the caseload): cells and totals suppressed alike. Each row with its total and
+def suppress_table(rows: list[list], threshold: int, *, label_columns: int = 1) -> list[list]:
+    """A table of label columns, count columns and a last total column, its last row the totals
+    (the caseload): cells and totals suppressed alike. Each row with its total and
     each column with its total is a line (cells adding up to the last), so the totals are cells of
     the grid `hidden_cells` reads."""
     grid = [row[label_columns:] for row in rows]
