@@ -13,7 +13,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, or_, select
 
 from monitor.extensions import db
+from monitor.codes import ROLES
 from monitor.models import Organisation, Returnee, User
+from monitor.models.users import ORGANISATION_ROLES
 
 # Permission -> roles holding it. A coordinator (a reintegration partner's programme staff) holds
 # partner staff's permissions and manages its own partner's local partners, users and imports:
@@ -134,7 +136,7 @@ def may_manage_user(user: User, other: User) -> bool:
     if manages_everything(user):
         return True
     partner = managed_partner(user)
-    if partner is None or other.role not in ("partner", "coordinator") or other.organisation is None:
+    if partner is None or not other.partner_scoped or other.organisation is None:
         return False
     return other.organisation_id == partner.id or other.organisation.parent_id == partner.id
 
@@ -142,9 +144,9 @@ def may_manage_user(user: User, other: User) -> bool:
 def assignable_roles(user: User) -> tuple[str, ...]:
     """The roles `user` may give: never one above its own."""
     if manages_everything(user):
-        return ("admin", "analyst", "partner", "coordinator")
+        return tuple(ROLES)
     if managed_partner(user) is not None:
-        return ("partner", "coordinator")
+        return tuple(role for role in ROLES if role in ORGANISATION_ROLES)
     return ()
 
 

@@ -8,6 +8,7 @@ from cryptography.fernet import Fernet
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
+from monitor.codes import ROLES
 from monitor.extensions import db
 
 
@@ -41,7 +42,7 @@ def register_commands(app: Flask) -> None:
 
 @click.command("create-user")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["admin", "analyst", "partner", "coordinator"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--organisation", "--partner", "partner_code",
               help="Organisation code (required for partner staff; a reintegration partner for a coordinator).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

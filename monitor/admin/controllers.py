@@ -17,6 +17,7 @@ from monitor.auth import second_factor
 from monitor.extensions import db
 from monitor.models import AuditEntry, ContactSettings, LoginThrottle, Organisation, Returnee, SmsMessage, User, Wave
 from monitor.models.types import utcnow
+from monitor.models.users import ORGANISATION_ROLES
 from monitor.users.operations import UserError, create_user, update_user
 from monitor.auth.operations import account_key, clear_waits
 from monitor.web_input import page_number
@@ -92,7 +93,7 @@ def users():
     stmt = select(User).order_by(User.email)
     if not access.manages_everything(current_user):
         managed = access.managed_organisations(current_user).with_only_columns(Organisation.id)
-        stmt = stmt.where(User.organisation_id.in_(managed), User.role.in_(("partner", "coordinator")))
+        stmt = stmt.where(User.organisation_id.in_(managed), User.role.in_(ORGANISATION_ROLES))
     rows = db.session.scalars(stmt).all()
     waiting = set(db.session.scalars(select(LoginThrottle.account).where(LoginThrottle.wait_until > utcnow())))
     return render_template("admin/users.html", users=rows,
@@ -281,7 +282,7 @@ def data_protection():
         select(AuditEntry).where(AuditEntry.action.in_(("returnee.erase", "returnee.purge")))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)).all()
-    roles = [(code, codes.ROLES[code]) for code in ("admin", "analyst", "partner", "coordinator")]
+    roles = list(codes.ROLES.items())
     return render_template("admin/data_protection.html", inventory=INVENTORY, months=months,
                            with_number=counts[0], erased=counts[1], due=due, entries=entries[:AUDIT_PAGE_SIZE],
                            page=page, has_next=len(entries) > AUDIT_PAGE_SIZE, audit=audit, roles=roles,
