@@ -130,6 +130,15 @@ def may_manage_organisation(user: User, org: Organisation) -> bool:
     return partner is not None and org.parent_id == partner.id
 
 
+def import_scope(user: User) -> tuple[bool, Organisation | None]:
+    """(may import, for which reintegration partner only): an admin for every partner (None), a
+    coordinator for its own; no one else."""
+    if manages_everything(user):
+        return True, None
+    partner = managed_partner(user)
+    return partner is not None, partner
+
+
 def may_manage_user(user: User, other: User) -> bool:
     """Edit, unlock or reset another account: an admin any; a coordinator the accounts of its own
     partner and its local partners that are partner staff or coordinators."""

@@ -103,13 +103,10 @@ class FieldCipher:
         return current_app.extensions["monitor.cipher"]
 
     def encrypt(self, text: str) -> str:
-        return self._state()[0].encrypt(text.encode()).decode()
+        return self.encrypt_bytes(text.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        try:
-            return self._state()[0].decrypt(token.encode()).decode()
-        except InvalidToken as exc:
-            raise RuntimeError("stored personal data cannot be decrypted with DATA_ENCRYPTION_KEY") from exc
+        return self.decrypt_bytes(token.encode()).decode()
 
     def encrypt_bytes(self, data: bytes) -> bytes:
         """A file kept for a moment (an upload waiting for its import job)."""
@@ -123,12 +120,16 @@ class FieldCipher:
 
     def lookup_hash(self, text: str) -> str:
         """The hash stored with a new value (under the first key)."""
-        return hmac.new(self._state()[1][0], text.encode(), hashlib.sha256).hexdigest()
+        return _keyed_hash(self._state()[1][0], text)
 
     def lookup_hashes(self, text: str) -> list[str]:
         """The hashes a stored value may carry: one per key, the first key's first (a row not yet
         rotated still carries an older key's)."""
-        return [hmac.new(key, text.encode(), hashlib.sha256).hexdigest() for key in self._state()[1]]
+        return [_keyed_hash(key, text) for key in self._state()[1]]
+
+
+def _keyed_hash(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 cipher = FieldCipher()

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from monitor import audit, codes
 from monitor.access import (
-    can, get_returnee_or_404, managed_partner, manages_everything, require, visible_organisations, visible_returnees,
+    can, get_returnee_or_404, import_scope, manages_everything, require, visible_organisations, visible_returnees,
 )
 from monitor.extensions import cipher, db
 from monitor.models import AttentionItem, FollowUp, ImportJob, Response, Returnee
@@ -278,8 +278,8 @@ def do_not_contact(code: str):
 def import_csv():
     """The upload answers at once: the import runs as a job, whose page follows it. A coordinator
     imports for its own reintegration partner only (the job reads the scope from its user)."""
-    partner = None if manages_everything(current_user) else managed_partner(current_user)
-    if partner is None and not manages_everything(current_user):
+    allowed, partner = import_scope(current_user)
+    if not allowed:
         abort(403)
     form = ImportForm()
     if form.validate_on_submit():

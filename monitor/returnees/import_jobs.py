@@ -23,7 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from monitor.csvimport import ImportReport, RowError, estimated_rows
-from monitor.access import managed_partner, manages_everything
+from monitor.access import import_scope
 from monitor.extensions import cipher, conflict_insert, db
 from monitor.models import ImportJob, User
 from monitor.models.types import utcnow
@@ -79,8 +79,8 @@ def _run(job_id: int) -> None:
         data = cipher.decrypt_bytes(job.payload)
         user = db.session.get(User, job.user_id) if job.user_id else None
         # A coordinator's import is for its own reintegration partner only.
-        partner = managed_partner(user) if user is not None and not manages_everything(user) else None
-        if user is not None and partner is None and not manages_everything(user):
+        allowed, partner = import_scope(user) if user is not None else (True, None)
+        if not allowed:
             raise PermissionError("the uploader may no longer import")
         options = {"dry_run": job.dry_run, "skip_invalid": job.skip_invalid, "filename": job.filename or "",
                    "partner": partner}
