@@ -9,6 +9,7 @@ from monitor.followups import operations as followups
 from monitor.followups.links import link_is_open, open_link, resolve_link
 from monitor.models import Returnee
 from monitor.models.types import utcnow
+from monitor.respond.errors import browser_language
 from monitor.respond.pages import form_state, page_items
 from monitor.responses import operations
 from surveys import registry
@@ -34,8 +35,7 @@ def _open(token: str):
     """The link, its response and the translator; or the page to show instead."""
     found = open_link(token, lock=request.method == "POST")
     if found is None:
-        t = translator(request.accept_languages.best_match([lang.replace("_", "-") for lang in LANGUAGES],
-                                                           "en").replace("-", "_"))
+        t = translator(browser_language())
         return None, _page("closed.html", t, 404, reason="unknown", partner=None)
     link, follow_up, response = found
     t = translator(_language(link, response))

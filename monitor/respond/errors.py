@@ -17,7 +17,8 @@ def on_returnee_page() -> bool:
     return request.path == "/s" or request.path.startswith("/s/")
 
 
-def _best_match() -> str:
+def browser_language() -> str:
+    """The returnee language the browser asks for first (English when none)."""
     accepted = request.accept_languages.best_match([lang.replace("_", "-") for lang in LANGUAGES], "en")
     return accepted.replace("-", "_")
 
@@ -33,14 +34,14 @@ def returnee_language(*, database: bool = True) -> str:
         return chosen
     token = request.path.split("/")[2] if request.path.count("/") >= 2 else ""
     if not database:
-        return _best_match()
+        return browser_language()
     try:
         link = resolve_link(token)
         if link is not None:
-            return session.get(f"lang-{link.id}") or link.returnee.language or _best_match()
+            return session.get(f"lang-{link.id}") or link.returnee.language or browser_language()
     except SQLAlchemyError:  # the error may be the database itself: the browser's language then
         db.session.rollback()
-    return _best_match()
+    return browser_language()
 
 
 def returnee_error_page(status: int, *, database: bool = True):
