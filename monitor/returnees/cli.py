@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from monitor.extensions import db
 from monitor.models import Returnee
-from monitor.returnees.erasure import erase_returnee, purge_expired
+from monitor.returnees.erasure import erase_and_commit, purge_expired
 
 
 @click.command("erase")
@@ -21,8 +21,6 @@ from monitor.returnees.erasure import erase_returnee, purge_expired
 @with_appcontext
 def erase_command(code, reason, with_answers, yes):
     """Erase a case's identity everywhere it is stored (irreversible)."""
-    from monitor.followups.operations import retrying_stale
-
     reason = reason.strip()[:200]
     if not reason:
         raise click.BadParameter("give the reason for the erasure", param_hint="--reason")
@@ -32,15 +30,7 @@ def erase_command(code, reason, with_answers, yes):
     if not yes:
         click.confirm(f"Erase the name, phone number, texts and notes of {returnee.code}"
                       + (" and its answers" if with_answers else "") + "? This cannot be undone", abort=True)
-    returnee_id = returnee.id
-
-    def erase():
-        done = erase_returnee(db.session.get(Returnee, returnee_id), reason=reason, with_answers=with_answers,
-                              actor="cli")
-        db.session.commit()
-        return done
-
-    done = retrying_stale(erase)
+    done = erase_and_commit(returnee.id, reason=reason, with_answers=with_answers, actor="cli")
     if done.erased:
         click.echo(f"erased {done.code}: {done.messages} text messages and {done.texts} texts from the returnee emptied, "
                    f"{done.notes} notes and {done.free_text} free-text answers removed"

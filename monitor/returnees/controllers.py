@@ -159,15 +159,8 @@ def erase(code: str):
             for error in errors:
                 flash(str(error), "error")
         return redirect(url_for("returnees.detail", code=code))
-    returnee_id, with_answers = returnee.id, form.with_answers.data
-
-    def erase_once():
-        done = erasure.erase_returnee(db.session.get(Returnee, returnee_id), reason=form.reason.data.strip(),
-                                      with_answers=with_answers, user=current_user)
-        db.session.commit()
-        return done
-
-    done = followups.retrying_stale(erase_once)
+    done = erasure.erase_and_commit(returnee.id, reason=form.reason.data.strip(),
+                                    with_answers=form.with_answers.data, user=current_user)
     if done.erased or done.responses:
         flash(_("The case's identity was erased.") if done.erased else _("The case's answers were deleted."), "success")
     else:

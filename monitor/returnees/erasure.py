@@ -21,7 +21,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 
 from monitor import audit
 from monitor.extensions import cipher, db
-from monitor.followups.operations import close_open_follow_ups
+from monitor.followups.operations import close_open_follow_ups, retrying_stale
 from monitor.models import (
     AttentionItem, ConsentEvent, ContactAttempt, FollowUp, InboundMessage, Response, ResponseAnswer, ResponseRevision,
     Returnee, SmsMessage, SurveyLink, User, Wave,
@@ -119,6 +119,17 @@ def erase_returnee(returnee: Returnee, *, reason: str, with_answers: bool = Fals
                           **result.details()})
     db.session.expire(returnee)
     return result
+
+
+def erase_and_commit(returnee_id: int, **options) -> Erasure:
+    """erase_returnee (with `options`) in a transaction of its own, run again on what is stored
+    then when a follow-up moved meanwhile: the administrator's button and `monitor erase`."""
+    def once():
+        done = erase_returnee(db.session.get(Returnee, returnee_id), **options)
+        db.session.commit()
+        return done
+
+    return retrying_stale(once)
 
 
 def _delete_responses(returnee: Returnee) -> int:
