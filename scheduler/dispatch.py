@@ -263,8 +263,7 @@ def held_by_sending_hours(now: datetime) -> list[Held]:
         select(Returnee.destination_country, func.count()).select_from(FollowUp)
         .join(Returnee, Returnee.id == FollowUp.returnee_id)
         .where(FollowUp.state == "planned", FollowUp.channel == "sms", FollowUp.window_opens <= today,
-               FollowUp.window_closes >= today, Returnee.contactable_clause(), Returnee.consent_sms,
-               Returnee.phone_lookup.is_not(None), Returnee.phone_unusable_at.is_(None))
+               FollowUp.window_closes >= today, Returnee.sms_clause())
         .group_by(Returnee.destination_country)).all()
     for country, n in due:
         counts.setdefault(country, {"invitation": 0, "reminder": 0})["invitation"] += n

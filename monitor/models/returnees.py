@@ -135,6 +135,12 @@ class Returnee(db.Model):
         return and_(cls.consent_given, not_(cls.refusal_clause()))
 
     @classmethod
+    def sms_clause(cls):
+        """SQL twin of `may_contact("sms")`."""
+        return and_(cls.contactable_clause(), cls.consent_sms, cls.phone_lookup.is_not(None),
+                    cls.phone_unusable_at.is_(None))
+
+    @classmethod
     def frame_clause(cls):
         """Who belongs to a wave's frame: everyone who consented to follow-up (withdrawn or not:
         they are part of the population) with a channel and a phone number. Refusers are drawn

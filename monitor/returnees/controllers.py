@@ -13,7 +13,6 @@ from monitor.access import (
 from monitor.extensions import cipher, db
 from monitor.models import AttentionItem, FollowUp, ImportJob, Response, Returnee
 from monitor.models.types import utcnow
-from monitor.followups import operations as followups
 from monitor.responses import corrections
 from monitor.responses.operations import questionnaire_of
 from monitor.returnees import erasure, import_jobs, operations
